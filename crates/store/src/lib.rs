@@ -7,6 +7,7 @@
 //! real etcd). All pass [`conformance`].
 
 mod contract;
+mod embedded;
 mod error;
 mod local;
 mod memory;
@@ -18,6 +19,10 @@ pub mod conformance;
 pub mod retention;
 
 pub use contract::{Store, WatchStream};
+pub use embedded::{
+    disk_bytes, restore_snapshot, save_snapshot, EmbeddedOptions, EmbeddedStats, EmbeddedStore,
+    SnapshotInfo,
+};
 pub use error::{Error, Result};
 pub use memory::MemoryStore;
 pub use types::{

@@ -64,6 +64,8 @@ pub struct MvccState {
     /// Bytes of keys and values of the newest version of every live key.
     live_bytes: u64,
     live_keys: u64,
+    /// Bytes of keys and values of the changes in `history`.
+    history_bytes: u64,
 }
 
 impl MvccState {
@@ -98,6 +100,11 @@ impl MvccState {
         self.live_keys
     }
 
+    /// Bytes of keys and values of the changes kept in history.
+    pub fn history_bytes(&self) -> u64 {
+        self.history_bytes
+    }
+
     /// Number of changes kept in history.
     pub fn history_len(&self) -> usize {
         self.history.len()
@@ -106,7 +113,10 @@ impl MvccState {
     /// The key's newest visible value.
     pub fn get(&self, key: &str) -> Option<KeyValue> {
         let versions = self.keys.get(key)?;
-        let v = versions.iter().rev().find(|v| v.mod_revision <= self.visible)?;
+        let v = versions
+            .iter()
+            .rev()
+            .find(|v| v.mod_revision <= self.visible)?;
         to_kv(key, v)
     }
 
@@ -170,10 +180,17 @@ impl MvccState {
         if from <= 0 || from > self.visible {
             return Ok(Vec::new());
         }
-        if from < self.compacted {
+        // History is contiguous (one change per revision) from its first entry on; a state
+        // loaded from a checkpoint has no change for its compacted revision itself.
+        let oldest = self
+            .history
+            .front()
+            .map_or(self.visible + 1, Event::revision)
+            .max(self.compacted);
+        if from < oldest {
             return Err(Error::Compacted {
                 requested: from,
-                compacted: self.compacted,
+                compacted: oldest,
             });
         }
         let skip = self.history.partition_point(|e| e.revision() < from);
@@ -283,6 +300,7 @@ impl MvccState {
             self.live_keys += 1;
         }
         self.keys.entry(key).or_default().push(version);
+        self.history_bytes += event_bytes(&event);
         self.history.push_back(event);
         self.current = revision;
     }
@@ -355,16 +373,24 @@ impl MvccState {
             .front()
             .is_some_and(|e| e.revision() < revision)
         {
-            self.history.pop_front();
+            if let Some(e) = self.history.pop_front() {
+                self.history_bytes -= event_bytes(&e);
+            }
         }
         self.compacted = revision;
         Ok(())
     }
 
-    /// Sets the compacted revision without dropping anything (a checkpoint's base state has
-    /// no history to drop).
-    pub fn set_compacted(&mut self, revision: i64) {
-        self.compacted = revision;
+    /// Makes every applied write visible without collecting them (replay at open, where no
+    /// watcher exists yet).
+    pub fn mark_visible(&mut self) {
+        self.visible = self.current;
+    }
+
+    /// The kept changes with revision > `after`, oldest first.
+    pub fn history_after(&self, after: i64) -> impl Iterator<Item = &Event> {
+        let skip = self.history.partition_point(|e| e.revision() <= after);
+        self.history.iter().skip(skip)
     }
 
     /// Every live key as of `revision` (a checkpoint's content), in key order.
@@ -406,6 +432,10 @@ fn to_kv(key: &str, v: &Version) -> Option<KeyValue> {
         create_revision: v.create_revision,
         mod_revision: v.mod_revision,
     })
+}
+
+fn event_bytes(e: &Event) -> u64 {
+    (e.kv.key.len() + e.kv.value.len()) as u64
 }
 
 fn tombstone(key: String, revision: i64) -> KeyValue {

@@ -103,12 +103,8 @@ impl WatchHub {
     }
 
     /// Number of registered watchers.
-    pub fn len(&self) -> usize {
+    pub fn watcher_count(&self) -> usize {
         self.subscribers.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Ends every watch (the store is closing).
