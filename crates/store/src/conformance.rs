@@ -56,8 +56,15 @@ pub async fn create_then_get(s: Arc<dyn Store>) {
 pub async fn create_existing_fails(s: Arc<dyn Store>) {
     let rev = s.create("/k", b("1")).await.unwrap();
     let err = s.create("/k", b("2")).await.unwrap_err();
-    assert!(matches!(err, Error::AlreadyExists(ref k) if k == "/k"), "{err:?}");
-    assert_eq!(s.current_revision().await.unwrap(), rev, "a failed write bumps nothing");
+    assert!(
+        matches!(err, Error::AlreadyExists(ref k) if k == "/k"),
+        "{err:?}"
+    );
+    assert_eq!(
+        s.current_revision().await.unwrap(),
+        rev,
+        "a failed write bumps nothing"
+    );
     assert_eq!(s.get("/k").await.unwrap().unwrap().value, b("1"));
 }
 
@@ -154,7 +161,9 @@ pub async fn range_pages_with_limit_and_continue(s: Arc<dyn Store>) {
         }
         after = Some(r.kvs.last().unwrap().key.clone());
         // Writes between pages do not show up in a read pinned to one revision.
-        s.create(&format!("/pg/{}z", seen.len()), b("late")).await.unwrap();
+        s.create(&format!("/pg/{}z", seen.len()), b("late"))
+            .await
+            .unwrap();
     }
     let want: Vec<_> = (0..25).map(|i| format!("/pg/{i:02}")).collect();
     assert_eq!(seen, want);
@@ -229,7 +238,11 @@ pub async fn compaction_forgets_history_keeps_state(s: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Compacted { .. }), "{err:?}");
-    let err = s.watch("/c/", r2).await.err().expect("watch before compaction");
+    let err = s
+        .watch("/c/", r2)
+        .await
+        .err()
+        .expect("watch before compaction");
     assert!(matches!(err, Error::Compacted { .. }), "{err:?}");
     // The compacted revision itself stays readable, and so does the present.
     let at3 = s
@@ -259,7 +272,9 @@ pub async fn compaction_forgets_history_keeps_state(s: Arc<dyn Store>) {
     // Writes go on after compaction.
     let kv = s.get("/c/a").await.unwrap().unwrap();
     let r6 = s.update("/c/a", b("3"), kv.mod_revision).await.unwrap();
-    assert_eq!(r6, r5 + 1);
+    // Not `r5 + 1`: a backend may record the compaction as a write of its own (the etcd
+    // backend keeps the compacted revision in a marker key, as the Kubernetes apiserver does).
+    assert!(r6 > r5, "{r6} after {r5}");
 }
 
 pub async fn watch_reports_changes_with_previous_values(s: Arc<dyn Store>) {
@@ -270,7 +285,10 @@ pub async fn watch_reports_changes_with_previous_values(s: Arc<dyn Store>) {
     let (_, r3) = s.delete("/w/a", Some(r2)).await.unwrap();
     let ev = take_events(&mut w, 3).await;
     assert_eq!(ev[0].kind, EventKind::Create);
-    assert_eq!((ev[0].kv.value.clone(), ev[0].kv.mod_revision), (b("1"), r1));
+    assert_eq!(
+        (ev[0].kv.value.clone(), ev[0].kv.mod_revision),
+        (b("1"), r1)
+    );
     assert_eq!(ev[0].prev_kv, None);
     assert_eq!(ev[1].kind, EventKind::Update);
     assert_eq!(ev[1].kv.create_revision, r1);
@@ -369,7 +387,10 @@ pub async fn bad_input_is_rejected(s: Arc<dyn Store>) {
     // Exactly at the limit is fine.
     let max = Bytes::from(vec![7u8; MAX_VALUE_BYTES]);
     let r2 = s.update("/big", max, r).await.unwrap();
-    assert_eq!(s.get("/big").await.unwrap().unwrap().value.len(), MAX_VALUE_BYTES);
+    assert_eq!(
+        s.get("/big").await.unwrap().unwrap().value.len(),
+        MAX_VALUE_BYTES
+    );
     assert_eq!(r2, r + 1);
 }
 
@@ -383,7 +404,9 @@ pub async fn concurrent_compare_and_swap_loses_no_update(s: Arc<dyn Store>) {
                     loop {
                         let kv = s.get("/counter").await.unwrap().unwrap();
                         let n: u64 = std::str::from_utf8(&kv.value).unwrap().parse().unwrap();
-                        match s.update("/counter", b(&(n + 1).to_string()), kv.mod_revision).await
+                        match s
+                            .update("/counter", b(&(n + 1).to_string()), kv.mod_revision)
+                            .await
                         {
                             Ok(_) => break,
                             Err(Error::Conflict { .. }) => continue,

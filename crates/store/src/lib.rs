@@ -9,6 +9,7 @@
 mod contract;
 mod embedded;
 mod error;
+mod etcd;
 mod local;
 mod memory;
 mod mvcc;
@@ -24,6 +25,7 @@ pub use embedded::{
     SnapshotInfo,
 };
 pub use error::{Error, Result};
+pub use etcd::{process::EtcdProcess, EtcdStore};
 pub use memory::MemoryStore;
 pub use types::{
     validate_key, validate_write, Event, EventKind, KeyValue, RangeRequest, RangeResponse,

@@ -9,8 +9,7 @@ use crate::local::LocalCore;
 use crate::mvcc::{MvccState, WriteOp};
 use crate::watch_hub::DEFAULT_WATCH_QUEUE;
 use crate::{
-    validate_key, validate_write, KeyValue, RangeRequest, RangeResponse, Result, Store,
-    WatchStream,
+    validate_key, validate_write, KeyValue, RangeRequest, RangeResponse, Result, Store, WatchStream,
 };
 
 /// An in-memory store.

@@ -118,7 +118,10 @@ mod tests {
         // At 400 s the newest sample older than 5 minutes is the one at 100 s? None at 100 s:
         // the one at 0 s (100,000) is the revision in force at the cutoff (100 s).
         let now = t0 + Duration::from_secs(400);
-        assert_eq!(s.compaction_target(&policy(), now, 200_000, 0), Some(100_000));
+        assert_eq!(
+            s.compaction_target(&policy(), now, 200_000, 0),
+            Some(100_000)
+        );
         // Nothing new to compact a moment later.
         assert_eq!(s.compaction_target(&policy(), now, 200_000, 100_000), None);
     }

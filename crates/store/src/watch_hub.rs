@@ -1,9 +1,11 @@
-//! Watch fan-out for the in-process backends: every watcher owns a bounded queue; the writer
-//! pushes each published change into the queues whose prefix matches, never waiting. A
-//! watcher whose queue is full has stopped keeping up: it is cut off (its stream ends with an
-//! error) so writers never slow down and memory never grows without bound.
+//! Watch fan-out for the in-process backends. The writer hands each published group of
+//! changes to every watcher whose prefix matches, as one shared, immutable batch, and never
+//! waits. A watcher that lets more than its limit of changes pile up unread has stopped
+//! keeping up: it is cut off (its stream ends with an error), so writers never slow down and
+//! memory stays bounded (at most the limit plus one group commit per watcher).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -12,26 +14,30 @@ use tokio::sync::mpsc;
 
 use crate::{Error, Event, Result, WatchStream};
 
-/// Default number of changes a watcher may fall behind before it is cut off.
+/// Default number of unread changes after which a watcher is cut off.
 pub const DEFAULT_WATCH_QUEUE: usize = 4096;
+
+type Batch = Arc<[Event]>;
 
 struct Subscriber {
     prefix: String,
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::UnboundedSender<Batch>,
+    /// Changes sent and not yet received by the stream.
+    pending: Arc<AtomicUsize>,
     cut_off: Arc<AtomicBool>,
 }
 
 /// The registry of live watchers.
 pub struct WatchHub {
     subscribers: Mutex<Vec<Subscriber>>,
-    queue: usize,
+    limit: usize,
 }
 
 impl WatchHub {
-    pub fn new(queue: usize) -> Self {
+    pub fn new(limit: usize) -> Self {
         WatchHub {
             subscribers: Mutex::new(Vec::new()),
-            queue: queue.max(1),
+            limit: limit.max(1),
         }
     }
 
@@ -44,33 +50,43 @@ impl WatchHub {
         prefix: &str,
         backlog: impl FnOnce() -> Result<(Vec<Event>, i64)>,
     ) -> Result<WatchStream> {
-        let (tx, rx) = mpsc::channel(self.queue);
+        let (tx, rx) = mpsc::unbounded_channel::<Batch>();
         let cut_off = Arc::new(AtomicBool::new(false));
+        let pending = Arc::new(AtomicUsize::new(0));
         let (backlog, start) = {
             let mut subscribers = self.subscribers.lock();
             let backlog = backlog()?;
             subscribers.push(Subscriber {
                 prefix: prefix.to_string(),
                 tx,
+                pending: pending.clone(),
                 cut_off: cut_off.clone(),
             });
             backlog
         };
-        let queue = self.queue;
+        let limit = self.limit;
         let mut last = backlog.last().map_or(start - 1, Event::revision);
-        let live = tokio_stream::wrappers::ReceiverStream::new(rx)
-            .filter(move |e| {
-                let fresh = e.revision() > last;
-                if fresh {
-                    last = e.revision();
-                }
-                futures::future::ready(fresh)
+        let live = tokio_stream::wrappers::UnboundedReceiverStream::new(rx)
+            .flat_map(move |batch: Batch| {
+                pending.fetch_sub(batch.len(), Ordering::AcqRel);
+                let fresh: Vec<Result<Event>> = batch
+                    .iter()
+                    .filter(|e| {
+                        let fresh = e.revision() > last;
+                        if fresh {
+                            last = e.revision();
+                        }
+                        fresh
+                    })
+                    .cloned()
+                    .map(Ok)
+                    .collect();
+                futures::stream::iter(fresh)
             })
-            .map(Ok)
             .chain(futures::stream::once(async move {
                 if cut_off.load(Ordering::Acquire) {
                     Err(Error::Unavailable(format!(
-                        "watch cut off: the watcher fell more than {queue} changes behind"
+                        "watch cut off: the watcher left more than {limit} changes unread"
                     )))
                 } else {
                     Err(Error::Unavailable("store closed".into()))
@@ -86,19 +102,28 @@ impl WatchHub {
         if events.is_empty() {
             return;
         }
+        let mut by_prefix: HashMap<String, Option<Batch>> = HashMap::new();
         let mut subscribers = self.subscribers.lock();
         subscribers.retain(|s| {
-            for e in events.iter().filter(|e| e.kv.key.starts_with(&s.prefix)) {
-                match s.tx.try_send(e.clone()) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        s.cut_off.store(true, Ordering::Release);
-                        return false;
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
-                }
+            let batch = by_prefix
+                .entry(s.prefix.clone())
+                .or_insert_with(|| {
+                    let matching: Vec<Event> = events
+                        .iter()
+                        .filter(|e| e.kv.key.starts_with(&s.prefix))
+                        .cloned()
+                        .collect();
+                    (!matching.is_empty()).then(|| Batch::from(matching))
+                })
+                .clone();
+            let Some(batch) = batch else { return true };
+            let pending = s.pending.load(Ordering::Acquire);
+            if pending > 0 && pending + batch.len() > self.limit {
+                s.cut_off.store(true, Ordering::Release);
+                return false;
             }
-            true
+            s.pending.fetch_add(batch.len(), Ordering::AcqRel);
+            s.tx.send(batch).is_ok()
         });
     }
 

@@ -114,12 +114,9 @@ pub fn load(dir: &Path, mode: Mode) -> Result<Loaded> {
 fn replay_segment(state: &mut MvccState, path: &Path, last: bool, mode: Mode) -> Result<u64> {
     let data = fs::read(path).map_err(|e| io_error("cannot read", path, e))?;
     let corrupt = |what: String| Error::Corrupt(format!("{}: {what}", path.display()));
-    let body = match check_header(&data, WAL_MAGIC, path) {
-        Ok(body) => body,
-        // A segment is created with its header in one durable rename, so a short header
-        // means damage, not a crash.
-        Err(e) => return Err(e),
-    };
+    // A segment is created with its header in one durable rename, so a short header means
+    // damage, not a crash.
+    let body = check_header(&data, WAL_MAGIC, path)?;
     let mut at = 0;
     loop {
         match read_frame(body, at) {
