@@ -1,0 +1,61 @@
+//! The `skiff` binary: a thin clap front over the crates. Each subcommand lives in its own
+//! module; this file only parses arguments, sets up logging and dispatches.
+
+mod bench_store;
+mod store_cmd;
+
+use clap::{Parser, Subcommand};
+
+/// skiff: Kubernetes in one Rust binary.
+#[derive(Parser)]
+#[command(name = "skiff", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read, write, watch, compact and back up the cluster store.
+    Store(store_cmd::StoreArgs),
+    /// Measure skiff's performance on this machine.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Durable writes/s and watch latency of the embedded store and of a real etcd.
+    Store(bench_store::BenchStoreArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SKIFF_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Store(args) => store_cmd::run(args).await,
+            Command::Bench(BenchCommand::Store(args)) => bench_store::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
