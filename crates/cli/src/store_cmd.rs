@@ -119,7 +119,7 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let store = open(&dir, &args.etcd_endpoints).await?;
+    let (store, embedded) = open(&dir, &args.etcd_endpoints).await?;
     match args.command {
         StoreCommand::Get { key } => match store.get(&key).await? {
             Some(kv) => {
@@ -187,7 +187,10 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
                 Some(r) => r,
                 None => store.current_revision().await?,
             };
-            store.compact(rev).await?;
+            match &embedded {
+                Some(e) => e.compact_and_reclaim(rev).await?,
+                None => store.compact(rev).await?,
+            }
             println!("compacted at revision {rev}");
         }
         StoreCommand::Status => {
@@ -203,13 +206,18 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open(dir: &Path, etcd: &[String]) -> anyhow::Result<Arc<dyn Store>> {
+/// The store to work on, and the same store as an embedded one when it is.
+type Opened = (Arc<dyn Store>, Option<Arc<EmbeddedStore>>);
+
+async fn open(dir: &Path, etcd: &[String]) -> anyhow::Result<Opened> {
     if etcd.is_empty() {
-        let s = EmbeddedStore::open(dir)
-            .with_context(|| format!("cannot open the store in {}", dir.display()))?;
-        Ok(Arc::new(s))
+        let s = Arc::new(
+            EmbeddedStore::open(dir)
+                .with_context(|| format!("cannot open the store in {}", dir.display()))?,
+        );
+        Ok((s.clone(), Some(s)))
     } else {
-        Ok(Arc::new(EtcdStore::connect(etcd).await?))
+        Ok((Arc::new(EtcdStore::connect(etcd).await?), None))
     }
 }
 

@@ -115,9 +115,12 @@ async fn disk_use_stays_bounded_under_churn_once_compacted() {
     }
     let before = s.stats();
     assert!(before.disk_bytes > 5 * 1024 * 1024, "{before:?}");
-    s.compact(s.current_revision().await.unwrap())
-        .await
-        .unwrap();
+    // Automatic retention's compaction leaves a log this small alone...
+    let current = s.current_revision().await.unwrap();
+    s.compact(current - 1).await.unwrap();
+    assert!(s.stats().disk_bytes > 5 * 1024 * 1024);
+    // ...an explicit one reclaims it.
+    s.compact_and_reclaim(current).await.unwrap();
     let after = s.stats();
     assert!(
         after.disk_bytes <= 4 * after.live_bytes,
@@ -189,7 +192,7 @@ async fn a_truncated_or_foreign_checkpoint_is_a_clear_error() {
         for i in 0..100 {
             s.create(&format!("/c/{i}"), value(i, 100)).await.unwrap();
         }
-        s.compact(100).await.unwrap();
+        s.compact_and_reclaim(100).await.unwrap();
     }
     let ckpt = files_named(&dir, "checkpoint-")
         .pop()
@@ -337,4 +340,31 @@ async fn a_watcher_that_stops_reading_is_cut_off_without_slowing_writers() {
         .await
         .unwrap();
     assert_eq!(s.stats().watchers, 0, "both watchers are gone from the hub");
+}
+
+#[tokio::test]
+async fn automatic_compaction_checkpoints_once_the_log_outgrows_the_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = EmbeddedStore::open_with(
+        tmp.path(),
+        EmbeddedOptions {
+            checkpoint_slack: 256 << 10,
+            segment_bytes: 128 << 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    s.create("/a", value(0, 1024)).await.unwrap();
+    for i in 1..2000 {
+        let kv = s.get("/a").await.unwrap().unwrap();
+        s.update("/a", value(i, 1024), kv.mod_revision)
+            .await
+            .unwrap();
+    }
+    assert!(s.stats().disk_bytes > 2 << 20);
+    let current = s.current_revision().await.unwrap();
+    s.compact(current - 10).await.unwrap();
+    let stats = s.stats();
+    assert!(stats.disk_bytes < 300 << 10, "log not reclaimed: {stats:?}");
+    assert_eq!(stats.history_changes, 11);
 }

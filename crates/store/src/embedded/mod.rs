@@ -186,10 +186,12 @@ impl EmbeddedStore {
         rx.await.map_err(|_| closed())?
     }
 
-    /// Compacts as automatic retention does: a checkpoint only once the log has grown well
-    /// past the data it must keep.
-    pub async fn compact_lazily(&self, revision: i64) -> Result<()> {
-        self.compact_with(revision, false).await
+    /// Compacts and, whenever that frees log space, writes a checkpoint and deletes the log
+    /// before it, so the disk holds little more than the kept data (`skiff store compact`).
+    /// [`Store::compact`] (automatic retention) checkpoints only once the log has grown well
+    /// past the kept data, so a busy store is not rewritten at every retention tick.
+    pub async fn compact_and_reclaim(&self, revision: i64) -> Result<()> {
+        self.compact_with(revision, true).await
     }
 
     async fn compact_with(&self, revision: i64, eager: bool) -> Result<()> {
@@ -277,9 +279,10 @@ impl Store for EmbeddedStore {
         self.core.watch(prefix, from)
     }
 
-    /// An explicit compaction also writes a checkpoint whenever that frees log space.
+    /// Writes a checkpoint once the log exceeds twice the kept data plus
+    /// [`EmbeddedOptions::checkpoint_slack`]; see [`EmbeddedStore::compact_and_reclaim`].
     async fn compact(&self, revision: i64) -> Result<()> {
-        self.compact_with(revision, true).await
+        self.compact_with(revision, false).await
     }
 
     async fn current_revision(&self) -> Result<i64> {
