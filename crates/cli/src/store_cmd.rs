@@ -196,6 +196,13 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
         StoreCommand::Status => {
             println!("revision\t{}", store.current_revision().await?);
             println!("compacted\t{}", store.compacted_revision().await?);
+            if let Some(e) = &embedded {
+                let s = e.stats();
+                println!("keys\t{}", s.live_keys);
+                println!("live_bytes\t{}", s.live_bytes);
+                println!("history_changes\t{}", s.history_changes);
+                println!("disk_bytes\t{}", s.disk_bytes);
+            }
         }
         StoreCommand::Stress {
             writers,
