@@ -16,17 +16,13 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use crate::local::LocalCore;
+use crate::local::{LocalCore, LocalWriter};
 use crate::mvcc::WriteOp;
 use crate::watch_hub::DEFAULT_WATCH_QUEUE;
-use crate::{
-    validate_key, validate_write, Error, Event, KeyValue, RangeRequest, RangeResponse, Result,
-    Store, WatchStream,
-};
+use crate::{Error, Event, Result};
 use committer::{Command, Committer};
 use files::io_error;
 use recovery::Mode;
@@ -180,15 +176,9 @@ impl EmbeddedStore {
         tx.send(cmd).map_err(|_| closed())
     }
 
-    async fn write(&self, op: WriteOp) -> Result<Event> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Write { op, reply })?;
-        rx.await.map_err(|_| closed())?
-    }
-
     /// Compacts and, whenever that frees log space, writes a checkpoint and deletes the log
     /// before it, so the disk holds little more than the kept data (`skiff store compact`).
-    /// [`Store::compact`] (automatic retention) checkpoints only once the log has grown well
+    /// `Store::compact` (automatic retention) checkpoints only once the log has grown well
     /// past the kept data, so a busy store is not rewritten at every retention tick.
     pub async fn compact_and_reclaim(&self, revision: i64) -> Result<()> {
         self.compact_with(revision, true).await
@@ -232,64 +222,20 @@ impl Drop for EmbeddedStore {
 }
 
 #[async_trait]
-impl Store for EmbeddedStore {
-    async fn get(&self, key: &str) -> Result<Option<KeyValue>> {
-        self.core.get(key)
+impl LocalWriter for EmbeddedStore {
+    fn core(&self) -> &LocalCore {
+        &self.core
     }
 
-    async fn range(&self, req: RangeRequest) -> Result<RangeResponse> {
-        self.core.range(&req)
-    }
-
-    async fn create(&self, key: &str, value: Bytes) -> Result<i64> {
-        validate_write(key, &value)?;
-        let op = WriteOp::Create {
-            key: key.into(),
-            value,
-        };
-        Ok(self.write(op).await?.revision())
-    }
-
-    async fn update(&self, key: &str, value: Bytes, expected: i64) -> Result<i64> {
-        validate_write(key, &value)?;
-        let op = WriteOp::Update {
-            key: key.into(),
-            value,
-            expected,
-        };
-        Ok(self.write(op).await?.revision())
-    }
-
-    async fn delete(&self, key: &str, expected: Option<i64>) -> Result<(KeyValue, i64)> {
-        validate_key(key)?;
-        let e = self
-            .write(WriteOp::Delete {
-                key: key.into(),
-                expected,
-            })
-            .await?;
-        let revision = e.revision();
-        let prev = e
-            .prev_kv
-            .ok_or_else(|| Error::Unavailable("delete without a previous value".into()))?;
-        Ok((prev, revision))
-    }
-
-    async fn watch(&self, prefix: &str, from: i64) -> Result<WatchStream> {
-        self.core.watch(prefix, from)
+    async fn write(&self, op: WriteOp) -> Result<Event> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Write { op, reply })?;
+        rx.await.map_err(|_| closed())?
     }
 
     /// Writes a checkpoint once the log exceeds twice the kept data plus
     /// [`EmbeddedOptions::checkpoint_slack`]; see [`EmbeddedStore::compact_and_reclaim`].
-    async fn compact(&self, revision: i64) -> Result<()> {
+    async fn compact_history(&self, revision: i64) -> Result<()> {
         self.compact_with(revision, false).await
-    }
-
-    async fn current_revision(&self) -> Result<i64> {
-        Ok(self.core.current_revision())
-    }
-
-    async fn compacted_revision(&self) -> Result<i64> {
-        Ok(self.core.compacted_revision())
     }
 }
