@@ -87,8 +87,13 @@ pub fn load(dir: &Path, mode: Mode) -> Result<Loaded> {
     for (i, (first, path)) in needed.into_iter().enumerate() {
         let last = i + 1 == count;
         if first != state.current_revision() + 1 {
+            let before = match segments.last() {
+                Some(Segment { path: prev, .. }) => format!("{} ends", prev.display()),
+                None if checkpoint_revision > 0 => "the newest checkpoint ends".to_string(),
+                None => "the store starts".to_string(),
+            };
             return Err(Error::Corrupt(format!(
-                "{}: starts at revision {first}, but the checkpoint and log before it end at {}: revisions in between are missing",
+                "{}: starts at revision {first}, but {before} at revision {}: revisions in between are missing (a truncated or deleted file)",
                 path.display(),
                 state.current_revision()
             )));
