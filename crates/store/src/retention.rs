@@ -1,7 +1,8 @@
 //! Automatic history retention: keep at least `min_age` of history and at least
 //! `min_revisions` revisions (whichever keeps more), compact the rest. The decision is a pure
-//! function of samples and the time passed in; [`run_compactor`] is the thin loop that feeds
-//! it from a real clock and calls [`Store::compact`].
+//! function of samples and the time passed in. The embedded store applies it in its own writer
+//! thread (`EmbeddedOptions::retention`); [`run_compactor`] is the thin loop that does the same
+//! for any [`Store`] through [`Store::compact`] (the etcd backend, run by the server).
 
 use std::collections::VecDeque;
 use std::sync::Arc;

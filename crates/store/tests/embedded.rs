@@ -433,3 +433,39 @@ async fn random_damage_never_panics_and_never_invents_data() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_store_applies_its_retention_policy_by_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = EmbeddedStore::open_with(
+        tmp.path(),
+        EmbeddedOptions {
+            retention: Some(skiff_store::retention::RetentionPolicy {
+                min_age: std::time::Duration::ZERO,
+                min_revisions: 5,
+                interval: std::time::Duration::from_millis(10),
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for i in 0..50 {
+        s.create(&format!("/ret/{i}"), value(i, 10)).await.unwrap();
+    }
+    // Wait (bounded) for the committer's next retention tick.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.compacted_revision().await.unwrap() < 45 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "retention never compacted"
+        );
+        tokio::task::yield_now().await;
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        s.compacted_revision().await.unwrap(),
+        45,
+        "keeps 5 revisions"
+    );
+    assert_eq!(everything(&s, 0).await.len(), 50);
+}

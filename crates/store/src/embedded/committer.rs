@@ -8,8 +8,9 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -18,6 +19,7 @@ use super::files::{self, checkpoint_path, header, io_error, segment_path, HEADER
 use super::{checkpoint, EmbeddedOptions};
 use crate::local::LocalCore;
 use crate::mvcc::WriteOp;
+use crate::retention::{RetentionPolicy, RevisionSamples};
 use crate::{Error, Event, EventKind, Result};
 
 /// A request to the writer thread.
@@ -50,19 +52,37 @@ pub struct Committer {
     /// Set when the log could not be written: the in-memory state is ahead of the disk, so
     /// every later write is refused until the store is reopened.
     pub poisoned: Option<String>,
+    /// Revisions seen over time, for automatic retention.
+    pub samples: RevisionSamples,
 }
 
 impl Committer {
     /// Serves commands until every sender is gone.
     pub fn run(mut self, rx: Receiver<Command>) {
         let mut waiting: Option<Command> = None;
+        let mut next_tick = Instant::now();
         loop {
+            if let Some(policy) = self.options.retention {
+                if Instant::now() >= next_tick {
+                    self.retain(&policy);
+                    next_tick = Instant::now() + policy.interval;
+                }
+            }
             let first = match waiting.take() {
                 Some(c) => c,
-                None => match rx.recv() {
-                    Ok(c) => c,
-                    Err(_) => break,
-                },
+                None => {
+                    let next = match self.options.retention {
+                        Some(_) => {
+                            rx.recv_timeout(next_tick.saturating_duration_since(Instant::now()))
+                        }
+                        None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                    };
+                    match next {
+                        Ok(c) => c,
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
             };
             match first {
                 Command::Compact {
@@ -191,6 +211,27 @@ impl Committer {
             self.write_checkpoint()?;
         }
         Ok(())
+    }
+
+    /// One tick of automatic retention: compact what the policy no longer keeps.
+    fn retain(&mut self, policy: &RetentionPolicy) {
+        let (current, compacted) = {
+            let s = self.core.state.read();
+            (s.visible_revision(), s.compacted_revision())
+        };
+        let now = tokio::time::Instant::from_std(Instant::now());
+        self.samples.record(now, current);
+        if let Some(target) = self
+            .samples
+            .compaction_target(policy, now, current, compacted)
+        {
+            match self.compact(target, false) {
+                Ok(()) => tracing::debug!(revision = target, "retention compacted history"),
+                Err(e) => {
+                    tracing::warn!(error = %e, revision = target, "retention compaction failed")
+                }
+            }
+        }
     }
 
     /// Writes a checkpoint of everything so far and deletes the log and checkpoints before it.

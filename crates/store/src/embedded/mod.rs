@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 
 use crate::local::{LocalCore, LocalWriter};
 use crate::mvcc::WriteOp;
+use crate::retention::RetentionPolicy;
 use crate::watch_hub::DEFAULT_WATCH_QUEUE;
 use crate::{Error, Event, Result};
 use committer::{Command, Committer};
@@ -41,6 +42,9 @@ pub struct EmbeddedOptions {
     /// Automatic compaction writes a checkpoint once the log exceeds twice the kept data plus
     /// this much.
     pub checkpoint_slack: u64,
+    /// Automatic history retention, run by the store itself (None: only explicit
+    /// compaction).
+    pub retention: Option<RetentionPolicy>,
 }
 
 impl Default for EmbeddedOptions {
@@ -50,6 +54,7 @@ impl Default for EmbeddedOptions {
             segment_bytes: 64 << 20,
             max_batch: 4096,
             checkpoint_slack: 16 << 20,
+            retention: Some(RetentionPolicy::default()),
         }
     }
 }
@@ -134,6 +139,7 @@ impl EmbeddedStore {
             checkpoint,
             wal_bytes: wal_bytes.max(active_len),
             poisoned: None,
+            samples: Default::default(),
         };
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
