@@ -13,6 +13,9 @@ use rand::Rng;
 use serde_json::{json, Value};
 use skiff_store::{KeyValue, RangeRequest, Store};
 
+use skiff_api::resources::{storage_key, storage_prefix};
+use skiff_api::Resource;
+
 use crate::status::{ApiError, Cause, GroupResource};
 
 /// Where time comes from (a fixed clock in tests).
@@ -29,47 +32,46 @@ impl Clock for SystemClock {
     }
 }
 
-/// The resource an operation is on, as the registry describes it.
-#[derive(Debug, Clone)]
+/// The resource an operation is on: its entry in the registry ([`skiff_api::resources`]),
+/// which also owns the store key layout.
+#[derive(Debug, Clone, Copy)]
 pub struct ResourceScope {
-    pub resource: GroupResource,
-    /// `v1`, `apps/v1`.
-    pub api_version: String,
-    pub kind: String,
-    pub namespaced: bool,
+    pub resource: &'static Resource,
 }
 
 impl ResourceScope {
+    pub fn new(resource: &'static Resource) -> Self {
+        ResourceScope { resource }
+    }
+
     /// The store key of one object.
     pub fn key(&self, namespace: Option<&str>, name: &str) -> String {
-        match (self.namespaced, namespace) {
-            (true, Some(ns)) => format!("{}{ns}/{name}", self.prefix(None)),
-            _ => format!("{}{name}", self.prefix(None)),
-        }
+        storage_key(self.resource, namespace.unwrap_or(""), name)
     }
 
     /// The store prefix of a collection (all namespaces when `namespace` is None). As
     /// upstream, the group is not part of the key: a resource served by two groups (events in
     /// core and events.k8s.io, HPAs in autoscaling v1 and v2) is one set of objects.
     pub fn prefix(&self, namespace: Option<&str>) -> String {
-        match namespace {
-            Some(ns) if self.namespaced => format!("/registry/{}/{ns}/", self.resource.resource),
-            _ => format!("/registry/{}/", self.resource.resource),
-        }
+        storage_prefix(self.resource, namespace)
+    }
+
+    fn group_resource(&self) -> GroupResource {
+        GroupResource::new(self.resource.group, self.resource.plural)
     }
 
     fn qualified_kind(&self) -> String {
         if self.resource.group.is_empty() {
-            self.kind.clone()
+            self.resource.kind.to_string()
         } else {
-            format!("{}.{}", self.kind, self.resource.group)
+            format!("{}.{}", self.resource.kind, self.resource.group)
         }
     }
 
     fn invalid(&self, name: &str, field: &str, reason: &str, message: String) -> ApiError {
         ApiError::Invalid {
             kind: self.qualified_kind(),
-            group: self.resource.group.clone(),
+            group: self.resource.group.to_string(),
             name: name.into(),
             causes: vec![Cause {
                 reason: reason.into(),
@@ -135,14 +137,14 @@ impl Objects {
         if obj.get("spec").is_some() {
             obj["metadata"]["generation"] = json!(1);
         }
-        obj["apiVersion"] = json!(scope.api_version);
-        obj["kind"] = json!(scope.kind);
+        obj["apiVersion"] = json!(scope.resource.api_version());
+        obj["kind"] = json!(scope.resource.kind);
         let key = scope.key(namespace, &name);
         let rev = self
             .store
             .create(&key, encode(&obj)?)
             .await
-            .map_err(|e| ApiError::from_store(e, &scope.resource, &name))?;
+            .map_err(|e| ApiError::from_store(e, &scope.group_resource(), &name))?;
         set_resource_version(&mut obj, rev);
         Ok(obj)
     }
@@ -158,9 +160,9 @@ impl Objects {
             .store
             .get(&scope.key(namespace, name))
             .await
-            .map_err(|e| ApiError::from_store(e, &scope.resource, name))?
+            .map_err(|e| ApiError::from_store(e, &scope.group_resource(), name))?
             .ok_or_else(|| ApiError::NotFound {
-                resource: scope.resource.clone(),
+                resource: scope.group_resource(),
                 name: name.into(),
             })?;
         decode(&kv)
@@ -184,7 +186,7 @@ impl Objects {
                 revision: resource_version,
             })
             .await
-            .map_err(|e| ApiError::from_store(e, &scope.resource, ""))?;
+            .map_err(|e| ApiError::from_store(e, &scope.group_resource(), ""))?;
         let items = r.kvs.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             continue_after: r
@@ -237,9 +239,9 @@ impl Objects {
                 .store
                 .get(&key)
                 .await
-                .map_err(|e| ApiError::from_store(e, &scope.resource, name))?
+                .map_err(|e| ApiError::from_store(e, &scope.group_resource(), name))?
                 .ok_or_else(|| ApiError::NotFound {
-                    resource: scope.resource.clone(),
+                    resource: scope.group_resource(),
                     name: name.into(),
                 })?;
             let old: Value = serde_json::from_slice(&current.value)
@@ -260,8 +262,8 @@ impl Objects {
                 let bump = old.get("spec") != new.get("spec");
                 new["metadata"]["generation"] = json!(generation.max(1) + i64::from(bump));
             }
-            new["apiVersion"] = json!(scope.api_version);
-            new["kind"] = json!(scope.kind);
+            new["apiVersion"] = json!(scope.resource.api_version());
+            new["kind"] = json!(scope.resource.kind);
             let expected_rev = expected.unwrap_or(current.mod_revision);
             match self.store.update(&key, encode(&new)?, expected_rev).await {
                 Ok(rev) => {
@@ -270,7 +272,7 @@ impl Objects {
                 }
                 // Unconditional update: someone wrote in between; read again.
                 Err(skiff_store::Error::Conflict { .. }) if expected.is_none() => continue,
-                Err(e) => return Err(ApiError::from_store(e, &scope.resource, name)),
+                Err(e) => return Err(ApiError::from_store(e, &scope.group_resource(), name)),
             }
         }
     }
@@ -288,7 +290,7 @@ impl Objects {
             .store
             .delete(&scope.key(namespace, name), precondition)
             .await
-            .map_err(|e| ApiError::from_store(e, &scope.resource, name))?;
+            .map_err(|e| ApiError::from_store(e, &scope.group_resource(), name))?;
         decode(&kv)
     }
 }
@@ -309,7 +311,7 @@ fn check_namespace(
     namespace: Option<&str>,
     meta: &mut serde_json::Map<String, Value>,
 ) -> Result<(), ApiError> {
-    if !scope.namespaced {
+    if !scope.resource.namespaced {
         meta.remove("namespace");
         return Ok(());
     }
@@ -378,22 +380,19 @@ mod tests {
         }
     }
 
+    fn scope(group: &str, plural: &str) -> ResourceScope {
+        ResourceScope::new(
+            skiff_api::resources::by_group_version_resource(group, "v1", plural)
+                .expect("in the registry"),
+        )
+    }
+
     fn configmaps() -> ResourceScope {
-        ResourceScope {
-            resource: GroupResource::new("", "configmaps"),
-            api_version: "v1".into(),
-            kind: "ConfigMap".into(),
-            namespaced: true,
-        }
+        scope("", "configmaps")
     }
 
     fn deployments() -> ResourceScope {
-        ResourceScope {
-            resource: GroupResource::new("apps", "deployments"),
-            api_version: "apps/v1".into(),
-            kind: "Deployment".into(),
-            namespaced: true,
-        }
+        scope("apps", "deployments")
     }
 
     fn objects() -> Objects {
@@ -410,12 +409,7 @@ mod tests {
             deployments().prefix(Some("ns")),
             "/registry/deployments/ns/"
         );
-        let ns = ResourceScope {
-            resource: GroupResource::new("", "namespaces"),
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-            namespaced: false,
-        };
+        let ns = scope("", "namespaces");
         assert_eq!(ns.key(None, "default"), "/registry/namespaces/default");
     }
 
