@@ -3,6 +3,17 @@
 //! error into a `metav1.Status`. The HTTP stack, authentication, discovery and REST handlers
 //! come next (see ARCHITECTURE.md for what exists).
 
+pub mod alloc;
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod cache;
+pub mod handlers;
+pub mod http;
+pub mod namespaces;
 pub mod objects;
+pub mod query;
+pub mod selection;
+pub mod server;
 pub mod path;
 pub mod status;

@@ -56,7 +56,7 @@ impl ResourceScope {
         storage_prefix(self.resource, namespace)
     }
 
-    fn group_resource(&self) -> GroupResource {
+    pub fn group_resource(&self) -> GroupResource {
         GroupResource::new(self.resource.group, self.resource.plural)
     }
 
@@ -68,7 +68,7 @@ impl ResourceScope {
         }
     }
 
-    fn invalid(&self, name: &str, field: &str, reason: &str, message: String) -> ApiError {
+    pub fn invalid(&self, name: &str, field: &str, reason: &str, message: String) -> ApiError {
         ApiError::Invalid {
             kind: self.qualified_kind(),
             group: self.resource.group.to_string(),
@@ -207,74 +207,82 @@ impl Objects {
         scope: &ResourceScope,
         namespace: Option<&str>,
         name: &str,
-        mut obj: Value,
+        obj: Value,
     ) -> Result<Value, ApiError> {
-        let key = scope.key(namespace, name);
-        let meta = metadata_mut(&mut obj)?;
-        check_namespace(scope, namespace, meta)?;
-        match meta.get("name").and_then(Value::as_str) {
-            Some(n) if n == name => {}
-            Some(n) if !n.is_empty() => {
-                return Err(ApiError::BadRequest(format!(
-                    "the name of the object ({n}) does not match the name on the URL ({name})"
-                )))
-            }
-            _ => {
-                meta.insert("name".into(), json!(name));
-            }
-        }
-        let expected = match meta.remove("resourceVersion") {
-            Some(Value::String(rv)) if !rv.is_empty() => Some(rv.parse::<i64>().map_err(|_| {
-                scope.invalid(
-                    name,
-                    "metadata.resourceVersion",
-                    "FieldValueInvalid",
-                    format!("Invalid value: {rv:?}: must be a resource version"),
-                )
-            })?),
-            _ => None,
-        };
+        self.update_with(scope, namespace, name, |_old| Ok(obj.clone()))
+            .await
+            .map(|(new, _)| new)
+    }
+
+    /// Upstream's GuaranteedUpdate: reads the current object, asks `f` for the new one, and
+    /// writes it if nobody wrote in between (otherwise reads again and asks again). If the
+    /// new object carries `metadata.resourceVersion`, that version must be the current one
+    /// (409 Conflict otherwise). Returns the stored object and the one it replaced.
+    pub async fn update_with<F>(
+        &self,
+        scope: &ResourceScope,
+        namespace: Option<&str>,
+        name: &str,
+        mut f: F,
+    ) -> Result<(Value, Value), ApiError>
+    where
+        F: FnMut(&Value) -> Result<Value, ApiError>,
+    {
         loop {
-            let current = self
-                .store
-                .get(&key)
-                .await
-                .map_err(|e| ApiError::from_store(e, &scope.group_resource(), name))?
-                .ok_or_else(|| ApiError::NotFound {
-                    resource: scope.group_resource(),
-                    name: name.into(),
-                })?;
-            let old: Value = serde_json::from_slice(&current.value)
-                .map_err(|e| ApiError::Internal(format!("stored object {key} is not JSON: {e}")))?;
-            let mut new = obj.clone();
-            for field in ["uid", "creationTimestamp", "deletionTimestamp"] {
-                match old["metadata"].get(field) {
-                    Some(v) => new["metadata"][field] = v.clone(),
-                    None => {
-                        if let Some(m) = new["metadata"].as_object_mut() {
-                            m.remove(field);
-                        }
-                    }
-                }
-            }
-            let generation = old["metadata"]["generation"].as_i64().unwrap_or(0);
-            if new.get("spec").is_some() || generation > 0 {
-                let bump = old.get("spec") != new.get("spec");
-                new["metadata"]["generation"] = json!(generation.max(1) + i64::from(bump));
-            }
-            new["apiVersion"] = json!(scope.resource.api_version());
-            new["kind"] = json!(scope.resource.kind);
-            let expected_rev = expected.unwrap_or(current.mod_revision);
-            match self.store.update(&key, encode(&new)?, expected_rev).await {
-                Ok(rev) => {
-                    set_resource_version(&mut new, rev);
-                    return Ok(new);
-                }
-                // Unconditional update: someone wrote in between; read again.
-                Err(skiff_store::Error::Conflict { .. }) if expected.is_none() => continue,
-                Err(e) => return Err(ApiError::from_store(e, &scope.group_resource(), name)),
+            let (old, rev) = self.current(scope, namespace, name).await?;
+            let new = f(&old)?;
+            let (new, preconditioned) = prepare_update(scope, namespace, name, &old, rev, new)?;
+            let Some(new) = new else {
+                return Ok((old.clone(), old));
+            };
+            match self.replace_at(scope, namespace, name, new, rev).await {
+                Ok(stored) => return Ok((stored, old)),
+                Err(ApiError::Conflict { .. }) if !preconditioned => continue,
+                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The current object (resourceVersion set) and its revision; 404 if absent.
+    pub async fn current(
+        &self,
+        scope: &ResourceScope,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<(Value, i64), ApiError> {
+        let key = scope.key(namespace, name);
+        let kv = self
+            .store
+            .get(&key)
+            .await
+            .map_err(|e| ApiError::from_store(e, &scope.group_resource(), name))?
+            .ok_or_else(|| ApiError::NotFound {
+                resource: scope.group_resource(),
+                name: name.into(),
+            })?;
+        let rev = kv.mod_revision;
+        Ok((decode(&kv)?, rev))
+    }
+
+    /// Writes `obj` (already final) over the current object at `expected` revision.
+    pub async fn replace_at(
+        &self,
+        scope: &ResourceScope,
+        namespace: Option<&str>,
+        name: &str,
+        mut obj: Value,
+        expected: i64,
+    ) -> Result<Value, ApiError> {
+        if let Some(m) = obj["metadata"].as_object_mut() {
+            m.remove("resourceVersion");
+        }
+        let rev = self
+            .store
+            .update(&scope.key(namespace, name), encode(&obj)?, expected)
+            .await
+            .map_err(|e| ApiError::from_store(e, &scope.group_resource(), name))?;
+        set_resource_version(&mut obj, rev);
+        Ok(obj)
     }
 
     /// Deletes an object (if `precondition` is given, only at that resourceVersion); returns
@@ -293,6 +301,89 @@ impl Objects {
             .map_err(|e| ApiError::from_store(e, &scope.group_resource(), name))?;
         decode(&kv)
     }
+}
+
+/// What generic storage does to an updated object before writing it over `old` (stored at
+/// revision `rev`): the name and namespace must match the request, a resourceVersion in the
+/// object must be `rev` (409 otherwise), identity fields are kept from `old`, `generation`
+/// grows when the spec changed, apiVersion/kind are the resource's. Returns `None` when
+/// nothing changed (upstream then answers the current object without writing) and whether
+/// the client sent a resourceVersion precondition.
+pub fn prepare_update(
+    scope: &ResourceScope,
+    namespace: Option<&str>,
+    name: &str,
+    old: &Value,
+    rev: i64,
+    mut new: Value,
+) -> Result<(Option<Value>, bool), ApiError> {
+    let meta = metadata_mut(&mut new)?;
+    check_namespace(scope, namespace, meta)?;
+    match meta.get("name").and_then(Value::as_str) {
+        Some(n) if n == name => {}
+        Some(n) if !n.is_empty() => {
+            return Err(ApiError::BadRequest(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )))
+        }
+        _ => {
+            meta.insert("name".into(), json!(name));
+        }
+    }
+    let expected = match meta.remove("resourceVersion") {
+        Some(Value::String(rv)) if !rv.is_empty() => Some(rv.parse::<i64>().map_err(|_| {
+            scope.invalid(
+                name,
+                "metadata.resourceVersion",
+                "FieldValueInvalid",
+                format!("Invalid value: {rv:?}: must be a resource version"),
+            )
+        })?),
+        _ => None,
+    };
+    if let Some(e) = expected {
+        if e != rev {
+            return Err(ApiError::from_store(
+                skiff_store::Error::Conflict {
+                    key: scope.key(namespace, name),
+                    expected: e,
+                    actual: rev,
+                },
+                &scope.group_resource(),
+                name,
+            ));
+        }
+    }
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    ] {
+        match old["metadata"].get(field) {
+            Some(v) => new["metadata"][field] = v.clone(),
+            None => {
+                if let Some(m) = new["metadata"].as_object_mut() {
+                    m.remove(field);
+                }
+            }
+        }
+    }
+    let generation = old["metadata"]["generation"].as_i64().unwrap_or(0);
+    if new.get("spec").is_some() || generation > 0 {
+        let bump = old.get("spec") != new.get("spec");
+        new["metadata"]["generation"] = json!(generation.max(1) + i64::from(bump));
+    }
+    new["apiVersion"] = json!(scope.resource.api_version());
+    new["kind"] = json!(scope.resource.kind);
+    let mut old_cmp = old.clone();
+    if let Some(m) = old_cmp["metadata"].as_object_mut() {
+        m.remove("resourceVersion");
+    }
+    if old_cmp == new {
+        return Ok((None, expected.is_some()));
+    }
+    Ok((Some(new), expected.is_some()))
 }
 
 fn metadata_mut(obj: &mut Value) -> Result<&mut serde_json::Map<String, Value>, ApiError> {

@@ -2,6 +2,7 @@
 //! module; this file only parses arguments, sets up logging and dispatches.
 
 mod bench_store;
+mod server_cmd;
 mod store_cmd;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the control plane: the Kubernetes API over HTTPS.
+    Server(server_cmd::ServerArgs),
     /// Read, write, watch, compact and back up the cluster store.
     Store(store_cmd::StoreArgs),
     /// Measure skiff's performance on this machine.
@@ -47,6 +50,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Server(args) => server_cmd::run(args).await,
             Command::Store(args) => store_cmd::run(args).await,
             Command::Bench(BenchCommand::Store(args)) => bench_store::run(args).await,
         }

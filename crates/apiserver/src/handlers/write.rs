@@ -1,0 +1,299 @@
+//! Create, update (PUT) and patch of whole objects: decode the body, check it names this
+//! resource, admit it (namespace lifecycle, defaults, validation), allocate Service
+//! addresses, then write through [`Objects`](crate::objects::Objects) (compare-and-swap) or
+//! stop short of the store for `dryRun=All`.
+
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::handlers::admit::{self, invalid};
+use crate::handlers::render;
+use crate::handlers::Ctx;
+use crate::http::{self as h, Resp};
+use crate::objects::{prepare_update, ResourceScope};
+use crate::query::WriteOptions;
+use crate::status::ApiError;
+
+/// Parses a request body as JSON, or YAML when the content type says so.
+pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
+    let ct = content_type.unwrap_or("application/json").to_ascii_lowercase();
+    let v: Value = if ct.starts_with("application/yaml") || ct.contains("yaml") {
+        serde_yaml::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?
+    } else if ct.starts_with("application/json") || ct.starts_with("*/*") || ct.is_empty() {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "Object 'Kind' is missing in '{}': {e}",
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            ))
+        })?
+    } else {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
+        )));
+    };
+    if !v.is_object() {
+        return Err(ApiError::BadRequest(
+            "the body of the request must be a JSON object".into(),
+        ));
+    }
+    Ok(v)
+}
+
+/// Checks the body's apiVersion and kind against the resource (both may be omitted).
+pub fn check_type(ctx: &Ctx, obj: &Value, kind: &str, api_version: &str) -> Result<(), ApiError> {
+    if let Some(av) = obj.get("apiVersion").and_then(Value::as_str) {
+        if !av.is_empty() && av != api_version {
+            return Err(ApiError::BadRequest(format!(
+                "the API version in the data ({av}) does not match the expected API version ({api_version})"
+            )));
+        }
+    }
+    if let Some(k) = obj.get("kind").and_then(Value::as_str) {
+        if !k.is_empty() && k != kind {
+            return Err(ApiError::BadRequest(format!(
+                "the kind in the data ({k}) does not match the expected kind ({kind}) of {}",
+                ctx.group_resource()
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub async fn body_bytes<B>(body: B) -> Result<Bytes, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    h::read_body(body).await
+}
+
+pub async fn create<B>(ctx: &Ctx, body: B) -> Result<Resp, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let opts = WriteOptions::parse(&ctx.query)?;
+    let repr = h::negotiate(ctx.accept.as_deref())?;
+    let bytes = body_bytes(body).await?;
+    let mut obj = decode_body(ctx.content_type.as_deref(), &bytes)?;
+    check_type(ctx, &obj, ctx.resource.kind, &ctx.resource.api_version())?;
+    let created = create_object(ctx, &mut obj, &opts).await?;
+    Ok(render::object(
+        ctx.resource,
+        StatusCode::CREATED,
+        &created,
+        repr,
+        &ctx.query,
+        ctx.app.clock.now(),
+    ))
+}
+
+/// The create path shared by POST and server-side apply of a new object.
+pub async fn create_object(ctx: &Ctx, obj: &mut Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+    let resource = ctx.resource;
+    let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
+    admit::namespace_lifecycle(ctx, &name).await?;
+    if resource.namespaced {
+        if let Some(ns) = ctx.namespace() {
+            obj["metadata"]["namespace"] = json!(ns);
+        }
+    }
+    let scope = ResourceScope::new(resource);
+    let is_service = resource.group.is_empty() && resource.plural == "services";
+    if opts.dry_run {
+        let mut o = obj.clone();
+        if is_service {
+            // Addresses are not allocated in a dry run.
+        }
+        o["apiVersion"] = json!(resource.api_version());
+        o["kind"] = json!(resource.kind);
+        return Ok(o);
+    }
+    let mut taken = Vec::new();
+    if is_service {
+        let owner = scope.key(ctx.namespace(), &name);
+        let (t, _) = ctx
+            .app
+            .allocators
+            .allocate_service(obj, None, &owner)
+            .await
+            .map_err(|causes| invalid(resource, &name, causes))?;
+        taken = t;
+    }
+    match ctx.app.objects.create(&scope, ctx.namespace(), obj.clone()).await {
+        Ok(o) => Ok(o),
+        Err(e) => {
+            ctx.app.allocators.release(&taken).await;
+            Err(e)
+        }
+    }
+}
+
+pub async fn update<B>(ctx: &Ctx, body: B) -> Result<Resp, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let opts = WriteOptions::parse(&ctx.query)?;
+    let repr = h::negotiate(ctx.accept.as_deref())?;
+    let bytes = body_bytes(body).await?;
+    let obj = decode_body(ctx.content_type.as_deref(), &bytes)?;
+    check_type(ctx, &obj, ctx.resource.kind, &ctx.resource.api_version())?;
+    let updated = update_object(ctx, &opts, move |_old| Ok(obj.clone())).await?;
+    Ok(render::object(
+        ctx.resource,
+        StatusCode::OK,
+        &updated,
+        repr,
+        &ctx.query,
+        ctx.app.clock.now(),
+    ))
+}
+
+/// The update path shared by PUT and PATCH: `f` turns the current object into the new one;
+/// the main resource keeps its status (status is written through `/status`). Services get
+/// their addresses allocated before the compare-and-swap write; a lost race releases them
+/// and starts over.
+pub async fn update_object<F>(ctx: &Ctx, opts: &WriteOptions, mut f: F) -> Result<Value, ApiError>
+where
+    F: FnMut(&Value) -> Result<Value, ApiError>,
+{
+    let resource = ctx.resource;
+    let scope = ResourceScope::new(resource);
+    let ns = ctx.namespace();
+    let name = ctx.name().to_string();
+    let is_service = resource.group.is_empty() && resource.plural == "services";
+    let has_status = resource.subresource("status").is_some();
+    let allocators = &ctx.app.allocators;
+    loop {
+        let (old, rev) = ctx.app.objects.current(&scope, ns, &name).await?;
+        let mut new = f(&old)?;
+        if has_status {
+            match old.get("status") {
+                Some(s) => new["status"] = s.clone(),
+                None => {
+                    if let Some(m) = new.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+        }
+        if is_service && new["spec"]["clusterIP"].as_str().unwrap_or("").is_empty() {
+            // Kept when the client left it out (it is immutable once set).
+            if let Some(ip) = old["spec"]["clusterIP"].as_str() {
+                new["spec"]["clusterIP"] = json!(ip);
+                new["spec"]["clusterIPs"] = old["spec"]["clusterIPs"].clone();
+            }
+        }
+        let (new, preconditioned) = prepare_update(&scope, ns, &name, &old, rev, new)?;
+        let Some(mut new) = new else {
+            return Ok(old);
+        };
+        if opts.dry_run {
+            return Ok(new);
+        }
+        let (taken, obsolete) = if is_service {
+            allocators
+                .allocate_service(&mut new, Some(&old), &scope.key(ns, &name))
+                .await
+                .map_err(|causes| invalid(resource, &name, causes))?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        match ctx.app.objects.replace_at(&scope, ns, &name, new, rev).await {
+            Ok(stored) => {
+                allocators.release(&obsolete).await;
+                return Ok(stored);
+            }
+            Err(e) => {
+                allocators.release(&taken).await;
+                match e {
+                    ApiError::Conflict { .. } if !preconditioned => continue,
+                    e => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+pub async fn patch<B>(ctx: &Ctx, body: B) -> Result<Resp, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let opts = WriteOptions::parse(&ctx.query)?;
+    let repr = h::negotiate(ctx.accept.as_deref())?;
+    let bytes = body_bytes(body).await?;
+    let ct = ctx.content_type.clone().unwrap_or_default();
+    let schema = schema_name(ctx.resource);
+    let updated = update_object(ctx, &opts, |old| {
+        let mut new = apply_patch(&ct, schema.as_deref(), old, &bytes)?;
+        // A patch that does not name a resourceVersion is not a precondition.
+        if new["metadata"]["resourceVersion"] == old["metadata"]["resourceVersion"] {
+            if let Some(m) = new["metadata"].as_object_mut() {
+                m.remove("resourceVersion");
+            }
+        }
+        Ok(new)
+    })
+    .await?;
+    Ok(render::object(
+        ctx.resource,
+        StatusCode::OK,
+        &updated,
+        repr,
+        &ctx.query,
+        ctx.app.clock.now(),
+    ))
+}
+
+/// The OpenAPI schema name of a resource's kind (e.g. `io.k8s.api.apps.v1.Deployment`).
+pub fn schema_name(r: &skiff_api::Resource) -> Option<String> {
+    let _ = r;
+    None
+}
+
+/// Applies a patch of the type named by `content_type` to `old`.
+pub fn apply_patch(
+    content_type: &str,
+    schema: Option<&str>,
+    old: &Value,
+    patch: &[u8],
+) -> Result<Value, ApiError> {
+    let _ = schema;
+    let ct = content_type.split(';').next().unwrap_or("").trim();
+    match ct {
+        "application/merge-patch+json" => {
+            let p: Value = serde_json::from_slice(patch)
+                .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?;
+            let mut new = old.clone();
+            merge(&mut new, &p);
+            Ok(new)
+        }
+        _ => Err(ApiError::UnsupportedMediaType(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json"
+        ))),
+    }
+}
+
+fn merge(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            if let Some(t) = target.as_object_mut() {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}

@@ -1,0 +1,158 @@
+//! `skiff server`: the control plane. Opens the store (embedded in DIR/db, or etcd), creates
+//! or reuses the cluster PKI and admin kubeconfig, bootstraps the system namespaces and the
+//! `kubernetes` Service, and serves the Kubernetes API over HTTPS.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use skiff_apiserver::alloc::{Allocators, Cidr};
+use skiff_apiserver::app::{App, AppConfig};
+use skiff_apiserver::auth::{Identity, TokenAuthenticator, BOOTSTRAP_GROUP, BOOTSTRAP_USER};
+use skiff_apiserver::cache::WatchCache;
+use skiff_apiserver::objects::SystemClock;
+use skiff_pki::{ClusterPki, ServerNames};
+use skiff_store::{EmbeddedStore, EtcdStore, Store};
+
+use crate::store_cmd::store_dir;
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Where the store, certificates, kubeconfig and token live.
+    #[arg(long, default_value = "/var/lib/skiff")]
+    data_dir: PathBuf,
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    bind_address: IpAddr,
+    /// The HTTPS port of the API.
+    #[arg(long, default_value_t = 6443)]
+    https_port: u16,
+    /// Run the control plane only (no node agent on this machine).
+    #[arg(long)]
+    disable_agent: bool,
+    /// Use these etcd endpoints (comma-separated URLs) instead of the embedded store.
+    #[arg(long, value_delimiter = ',')]
+    etcd_endpoints: Vec<String>,
+    /// The range Service cluster IPs come from.
+    #[arg(long, default_value = "10.43.0.0/16")]
+    service_cidr: String,
+    /// The range pod IPs come from (split into per-node ranges).
+    #[arg(long, default_value = "10.42.0.0/16")]
+    cluster_cidr: String,
+}
+
+fn host_ips() -> Vec<IpAddr> {
+    if_addrs::get_if_addrs()
+        .map(|ifs| ifs.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default()
+}
+
+/// The address other machines reach this server at.
+fn advertise_address(bind: IpAddr, ips: &[IpAddr]) -> IpAddr {
+    if !bind.is_unspecified() {
+        return bind;
+    }
+    ips.iter()
+        .copied()
+        .find(|ip| ip.is_ipv4() && !ip.is_loopback())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let service_cidr = Cidr::parse(&args.service_cidr)
+        .map_err(|e| anyhow::anyhow!("--service-cidr: {e}"))?;
+    Cidr::parse(&args.cluster_cidr).map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let ips = host_ips();
+    let mut names = ServerNames::new();
+    if !args.bind_address.is_unspecified() {
+        names = names.with_ip(args.bind_address);
+    }
+    for ip in &ips {
+        names = names.with_ip(*ip);
+    }
+    names = names.with_ip(IpAddr::V4(service_cidr.nth(1)));
+    if let Ok(h) = std::fs::read_to_string("/etc/hostname") {
+        let h = h.trim();
+        if !h.is_empty() {
+            names = names.with_dns(h.to_string());
+        }
+    }
+    let pki = ClusterPki::load_or_create(&args.data_dir, &names)
+        .context("cluster certificates")?;
+    let store: Arc<dyn Store> = if args.etcd_endpoints.is_empty() {
+        let dir = store_dir(&args.data_dir);
+        Arc::new(
+            EmbeddedStore::open(&dir)
+                .with_context(|| format!("cannot open the store in {}", dir.display()))?,
+        )
+    } else {
+        let s = EtcdStore::connect(&args.etcd_endpoints)
+            .await
+            .context("cannot connect to etcd")?;
+        let s: Arc<dyn Store> = Arc::new(s);
+        tokio::spawn(skiff_store::retention::run_compactor(
+            s.clone(),
+            skiff_store::retention::RetentionPolicy::default(),
+        ));
+        s
+    };
+    let cache = WatchCache::start(store.clone())
+        .await
+        .context("loading the watch cache")?;
+    let mut tokens = TokenAuthenticator::new();
+    tokens.insert(
+        pki.token().to_string(),
+        Identity {
+            user: BOOTSTRAP_USER.into(),
+            groups: vec![BOOTSTRAP_GROUP.into()],
+        },
+    );
+    let advertise = advertise_address(args.bind_address, &ips);
+    let allocators = Allocators::new(store.clone(), service_cidr);
+    allocators.repair().await.context("repairing service address claims")?;
+    let app = Arc::new(App::new(
+        store,
+        cache,
+        Arc::new(SystemClock),
+        tokens,
+        allocators,
+        AppConfig {
+            advertise_address: advertise.to_string(),
+            https_port: args.https_port,
+        },
+    ));
+    skiff_apiserver::bootstrap::run(&app)
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap: {e}"))?;
+    tokio::spawn(skiff_apiserver::namespaces::run(app.clone()));
+    let listener = tokio::net::TcpListener::bind((args.bind_address, args.https_port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.bind_address, args.https_port))?;
+    let kubeconfig = args.data_dir.join("kubeconfig.yaml");
+    let host = if args.bind_address.is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        args.bind_address.to_string()
+    };
+    pki.write_kubeconfig(&kubeconfig, &format!("https://{host}:{}", args.https_port))
+        .context("writing the kubeconfig")?;
+    let tls = pki.server_tls_config().context("TLS configuration")?;
+    app.set_ready();
+    eprintln!(
+        "skiff server: serving the Kubernetes API on https://{}:{} (kubeconfig: {})",
+        args.bind_address,
+        args.https_port,
+        kubeconfig.display()
+    );
+    if !args.disable_agent {
+        eprintln!("skiff server: the node agent is not built yet; running the control plane only");
+    }
+    skiff_apiserver::server::serve(listener, tls, app)
+        .await
+        .context("serving")?;
+    Ok(())
+}
