@@ -4,5 +4,6 @@
 //! come next (see ARCHITECTURE.md for what exists).
 
 pub mod objects;
+pub mod openapi;
 pub mod path;
 pub mod status;
