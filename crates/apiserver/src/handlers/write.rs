@@ -12,7 +12,7 @@ use crate::handlers::render;
 use crate::handlers::Ctx;
 use crate::http::{self as h, Resp};
 use crate::objects::{prepare_update, ResourceScope};
-use crate::query::WriteOptions;
+use crate::query::{FieldValidation, WriteOptions};
 use crate::status::ApiError;
 
 /// Parses a request body as JSON, or YAML when the content type says so.
@@ -77,16 +77,19 @@ where
     let opts = WriteOptions::parse(&ctx.query)?;
     let repr = h::negotiate(ctx.accept.as_deref())?;
     let bytes = body_bytes(body).await?;
-    let mut obj = decode_body(ctx.content_type.as_deref(), &bytes)?;
+    let (mut obj, warnings) = decode_object(ctx, &bytes, &opts)?;
     check_type(ctx, &obj, ctx.resource.kind, &ctx.resource.api_version())?;
     let created = create_object(ctx, &mut obj, &opts).await?;
-    Ok(render::object(
-        ctx.resource,
-        StatusCode::CREATED,
-        &created,
-        repr,
-        &ctx.query,
-        ctx.app.clock.now(),
+    Ok(with_warnings(
+        render::object(
+            ctx.resource,
+            StatusCode::CREATED,
+            &created,
+            repr,
+            &ctx.query,
+            ctx.app.clock.now(),
+        ),
+        &warnings,
     ))
 }
 
@@ -139,16 +142,19 @@ where
     let opts = WriteOptions::parse(&ctx.query)?;
     let repr = h::negotiate(ctx.accept.as_deref())?;
     let bytes = body_bytes(body).await?;
-    let obj = decode_body(ctx.content_type.as_deref(), &bytes)?;
+    let (obj, warnings) = decode_object(ctx, &bytes, &opts)?;
     check_type(ctx, &obj, ctx.resource.kind, &ctx.resource.api_version())?;
     let updated = update_object(ctx, &opts, move |_old| Ok(obj.clone())).await?;
-    Ok(render::object(
-        ctx.resource,
-        StatusCode::OK,
-        &updated,
-        repr,
-        &ctx.query,
-        ctx.app.clock.now(),
+    Ok(with_warnings(
+        render::object(
+            ctx.resource,
+            StatusCode::OK,
+            &updated,
+            repr,
+            &ctx.query,
+            ctx.app.clock.now(),
+        ),
+        &warnings,
     ))
 }
 
@@ -251,8 +257,65 @@ where
 
 /// The OpenAPI schema name of a resource's kind (e.g. `io.k8s.api.apps.v1.Deployment`).
 pub fn schema_name(r: &skiff_api::Resource) -> Option<String> {
-    let _ = r;
-    None
+    crate::openapi::schema_name_for(r.group, r.version, r.kind).map(str::to_string)
+}
+
+/// Decodes a create or update body against the kind's schema, applying `fieldValidation`:
+/// Strict refuses unknown and duplicate fields (400), Warn returns them as warnings,
+/// Ignore drops them. Type errors are always 400, worded as upstream.
+pub fn decode_object(
+    ctx: &Ctx,
+    bytes: &[u8],
+    opts: &WriteOptions,
+) -> Result<(Value, Vec<String>), ApiError> {
+    let r = ctx.resource;
+    let schema = schema_name(r).unwrap_or_default();
+    let ct = ctx
+        .content_type
+        .as_deref()
+        .unwrap_or("application/json")
+        .to_ascii_lowercase();
+    let cannot = |msg: String| {
+        ApiError::BadRequest(format!(
+            "{} in version {:?} cannot be handled as a {}: {msg}",
+            r.kind, r.version, r.kind
+        ))
+    };
+    let decoded = if ct.contains("yaml") {
+        crate::decode::decode_yaml(bytes, &schema)
+    } else if ct.starts_with("application/json") || ct.starts_with("*/*") || ct.is_empty() {
+        crate::decode::decode(bytes, &schema)
+    } else {
+        return Err(ApiError::UnsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".into(),
+        ));
+    }
+    .map_err(|e| cannot(e.message()))?;
+    if !decoded.value.is_object() {
+        return Err(cannot("the body must be a JSON object".into()));
+    }
+    let warnings = match opts.field_validation {
+        FieldValidation::Strict => {
+            if let Some(e) = decoded.strict_error() {
+                return Err(cannot(e));
+            }
+            Vec::new()
+        }
+        FieldValidation::Warn => decoded.strict_errors.clone(),
+        FieldValidation::Ignore => Vec::new(),
+    };
+    Ok((decoded.value, warnings))
+}
+
+/// Adds `Warning: 299 - "..."` headers, as upstream sends field validation warnings.
+pub fn with_warnings(mut r: Resp, warnings: &[String]) -> Resp {
+    for w in warnings {
+        let text = format!("299 - {}", serde_json::Value::String(w.clone()));
+        if let Ok(v) = http::HeaderValue::from_str(&text) {
+            r.headers_mut().append(http::header::WARNING, v);
+        }
+    }
+    r
 }
 
 /// Applies a patch of the type named by `content_type` to `old`.
