@@ -6,5 +6,6 @@
 pub mod decode;
 pub mod objects;
 pub mod openapi;
+pub mod patch;
 pub mod path;
 pub mod status;
