@@ -11,6 +11,8 @@
 //!   and the errors of the special types (Quantity, Time, IntOrString, base64 bytes).
 //!
 //! Strict errors are listed in document order, deduplicated and capped at 100, as upstream.
+//! The decoded value is what the Go types keep: unknown fields are dropped and struct fields
+//! set to `null` are left out (maps and schemaless values keep their nulls).
 //! Duplicate keys keep Go's result: a repeated struct field decodes into the same struct
 //! (objects merge, everything else is replaced), a repeated map key or a key of a schemaless
 //! object replaces the earlier value.
@@ -574,6 +576,15 @@ impl<'de> Visitor<'de> for Seed<'_> {
                 _ => (Shape::Opaque, self.place.clone(), false),
             };
             let value = map.next_value_seed(self.child(shape, place))?;
+            let is_struct = matches!(self.shape, Shape::Struct(..));
+            if is_struct && (!merge || value.is_null()) {
+                // Unknown fields are dropped and nulls leave a struct field unset, as decoding
+                // into the Go type does.
+                if value.is_null() {
+                    out.remove(&key);
+                }
+                continue;
+            }
             match out.get_mut(&key) {
                 Some(existing) if merge => merge_duplicate(existing, value, shape),
                 _ => {
@@ -872,7 +883,17 @@ mod tests {
     fn valid_manifests_decode_cleanly() {
         let d = dec(&deployment()).unwrap();
         assert!(d.strict_errors.is_empty(), "{:?}", d.strict_errors);
-        assert_eq!(d.value, deployment());
+        let mut expected = deployment();
+        // Null struct fields are left unset.
+        expected["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("creationTimestamp");
+        expected["spec"]["template"]["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("creationTimestamp");
+        assert_eq!(d.value, expected);
         let service = json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": { "name": "web" },
@@ -939,8 +960,9 @@ mod tests {
             out.strict_error().unwrap(),
             "strict decoding error: unknown field \"foo\", unknown field \"spec.replicass\", unknown field \"spec.template.spec.containers[0].imagee\", unknown field \"spec.template.spec.containers[0].ports[0].bogus\""
         );
-        // The value keeps unknown fields; the caller drops or rejects them.
-        assert_eq!(out.value["spec"]["replicass"], 2);
+        // Unknown fields are dropped from the value, as the typed decoding upstream does.
+        assert!(out.value["spec"].get("replicass").is_none());
+        assert!(out.value.get("foo").is_none());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!   `ETag: "<hash>"`; when `hash` equals the document's hash also
 //!   `Cache-Control: public, immutable` and `Expires` one year ahead; when it differs,
 //!   `301` to the current `serverRelativeURL`. Without `hash`, no cache headers.
-//! - `/openapi/v2`: see [`v2`].
+//! - `/openapi/v2`: JSON ([`v2`]) for `application/json` (or no / `*/*` Accept), protobuf
+//!   ([`v2_protobuf`]) for `application/com.github.proto-openapi.spec.v2@v1.0+protobuf`,
+//!   406 otherwise; `ETag` ([`v2_etag`]) and `304` on `If-None-Match`.
 //!
 //! Submodules: [`kinds`] (kind -> type table), [`definitions`] (the schemas with upstream's
 //! extensions), [`patch_meta`] (patch strategies and list types per field), `paths` (the
@@ -19,6 +21,7 @@ pub mod definitions;
 pub mod kinds;
 pub mod patch_meta;
 mod paths;
+mod proto_v2;
 mod render_v2;
 mod render_v3;
 
@@ -38,6 +41,21 @@ pub const INFO_VERSION: &str = "v1.33.0";
 /// clients. See [`v2_etag`] for the headers.
 pub fn v2() -> &'static [u8] {
     render_v2::document()
+}
+
+/// The swagger 2.0 document in gnostic's protobuf encoding, for
+/// `Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf` (what client-go's
+/// `OpenAPISchema()` and so kubectl send); answer with that `Content-Type`. Holds the
+/// definitions (not the paths). kubectl 1.27 and 1.28 need it: their `apply` / `create`
+/// fail when it cannot be fetched or parsed; later versions only use it as a fallback.
+pub fn v2_protobuf() -> &'static [u8] {
+    proto_v2::document()
+}
+
+/// The ETag (quoted SHA-512) of [`v2_protobuf`].
+pub fn v2_protobuf_etag() -> &'static str {
+    static ETAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ETAG.get_or_init(|| format!("\"{}\"", sha512_hex(v2_protobuf())))
 }
 
 /// The ETag (quoted) of the v2 document: upstream sends `ETag: "<sha512 hex>"` and answers
