@@ -94,6 +94,14 @@ pub enum ApiError {
     TooLargeResourceVersion { requested: i64, current: i64 },
     #[error("Internal error occurred: {0}")]
     Internal(String),
+    /// A Status built elsewhere with its own code and reason (patch errors upstream words
+    /// in ways no other variant does); `message` mirrors the Status's message.
+    #[error("{message}")]
+    Prebuilt {
+        code: u16,
+        message: String,
+        status: Value,
+    },
 }
 
 fn causes_text(causes: &[Cause]) -> String {
@@ -140,11 +148,18 @@ impl ApiError {
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
             ApiError::TooLargeResourceVersion { .. } => (StatusCode::GATEWAY_TIMEOUT, "Timeout"),
+            ApiError::Prebuilt { code, .. } => (
+                StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                "",
+            ),
         }
     }
 
     /// The `metav1.Status` object for this error.
     pub fn to_status(&self) -> Value {
+        if let ApiError::Prebuilt { status, .. } = self {
+            return status.clone();
+        }
         let (code, reason) = self.code_and_reason();
         let mut status = json!({
             "kind": "Status",

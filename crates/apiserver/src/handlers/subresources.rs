@@ -46,7 +46,8 @@ where
             let ct = ctx.content_type.clone().unwrap_or_default();
             let schema = crate::handlers::write::schema_name(ctx.resource);
             let new = write_status(&ctx, &opts, |old| {
-                crate::handlers::write::apply_patch(&ct, schema.as_deref(), old, &bytes)
+                crate::handlers::write::apply_patch(&ct, schema.as_deref(), old, &bytes, opts.field_validation)
+                    .map(|(v, _)| v)
             })
             .await?;
             respond(&ctx, StatusCode::OK, &new)
@@ -72,7 +73,9 @@ where
                         Some("io.k8s.api.autoscaling.v1.Scale"),
                         &current,
                         &bytes,
+                        opts.field_validation,
                     )?
+                    .0
                 } else {
                     decode_body(Some(&ct), &bytes)?
                 };

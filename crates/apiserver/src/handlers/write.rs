@@ -234,8 +234,13 @@ where
     let bytes = body_bytes(body).await?;
     let ct = ctx.content_type.clone().unwrap_or_default();
     let schema = schema_name(ctx.resource);
+    if ct.starts_with("application/apply-patch") {
+        return crate::handlers::apply::apply(ctx, &opts, &bytes).await;
+    }
+    let mut warnings = Vec::new();
     let updated = update_object(ctx, &opts, |old| {
-        let mut new = apply_patch(&ct, schema.as_deref(), old, &bytes)?;
+        let (mut new, w) = apply_patch(&ct, schema.as_deref(), old, &bytes, opts.field_validation)?;
+        warnings = w;
         // A patch that does not name a resourceVersion is not a precondition.
         if new["metadata"]["resourceVersion"] == old["metadata"]["resourceVersion"] {
             if let Some(m) = new["metadata"].as_object_mut() {
@@ -245,13 +250,16 @@ where
         Ok(new)
     })
     .await?;
-    Ok(render::object(
-        ctx.resource,
-        StatusCode::OK,
-        &updated,
-        repr,
-        &ctx.query,
-        ctx.app.clock.now(),
+    Ok(with_warnings(
+        render::object(
+            ctx.resource,
+            StatusCode::OK,
+            &updated,
+            repr,
+            &ctx.query,
+            ctx.app.clock.now(),
+        ),
+        &warnings,
     ))
 }
 
@@ -318,45 +326,27 @@ pub fn with_warnings(mut r: Resp, warnings: &[String]) -> Resp {
     r
 }
 
-/// Applies a patch of the type named by `content_type` to `old`.
+/// Applies a patch of the type named by `content_type` to `old`, validating the result
+/// against the schema as upstream does; returns the new object and field warnings.
 pub fn apply_patch(
     content_type: &str,
     schema: Option<&str>,
     old: &Value,
     patch: &[u8],
-) -> Result<Value, ApiError> {
-    let _ = schema;
+    validation: FieldValidation,
+) -> Result<(Value, Vec<String>), ApiError> {
     let ct = content_type.split(';').next().unwrap_or("").trim();
-    match ct {
-        "application/merge-patch+json" => {
-            let p: Value = serde_json::from_slice(patch)
-                .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?;
-            let mut new = old.clone();
-            merge(&mut new, &p);
-            Ok(new)
-        }
-        _ => Err(ApiError::UnsupportedMediaType(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json"
-        ))),
-    }
-}
-
-fn merge(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = json!({});
-            }
-            if let Some(t) = target.as_object_mut() {
-                for (k, v) in p {
-                    if v.is_null() {
-                        t.remove(k);
-                    } else {
-                        merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                    }
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
+    let Some(kind) = crate::patch::PatchType::from_content_type(ct) else {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
+        )));
+    };
+    let v = match validation {
+        FieldValidation::Strict => crate::patch::FieldValidation::Strict,
+        FieldValidation::Warn => crate::patch::FieldValidation::Warn,
+        FieldValidation::Ignore => crate::patch::FieldValidation::Ignore,
+    };
+    let patched = crate::patch::apply_validated(kind, schema.unwrap_or(""), old, patch, v)
+        .map_err(|e| e.into_api_error())?;
+    Ok((patched.value, patched.warnings))
 }

@@ -173,6 +173,15 @@ impl PatchError {
 
     /// The same error as the crate's [`ApiError`] where one matches it exactly (400, 413,
     /// 415); the 422s and raw 500s have no exact `ApiError` and must use [`Self::to_status`].
+    /// This error as the crate's [`ApiError`] (a prebuilt Status where no variant matches).
+    pub fn into_api_error(self) -> ApiError {
+        self.api_error().unwrap_or_else(|| ApiError::Prebuilt {
+            code: self.code(),
+            message: self.message(),
+            status: self.to_status(),
+        })
+    }
+
     pub fn api_error(&self) -> Option<ApiError> {
         match self {
             PatchError::BadRequest(m) => Some(ApiError::BadRequest(m.clone())),
