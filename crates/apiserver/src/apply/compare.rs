@@ -4,7 +4,7 @@
 //! always serialises (see [`ListKeys::always_present`](super::schema::ListKeys)) counts as
 //! present whenever its parent is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -131,6 +131,7 @@ impl<'v> Walker<'_, 'v> {
         list: &super::schema::ListType,
         side: Option<&'v Value>,
         order: &mut Vec<PathElement>,
+        ordered: &mut BTreeSet<PathElement>,
     ) -> BTreeMap<PathElement, Vec<&'v Value>> {
         let mut out: BTreeMap<PathElement, Vec<&'v Value>> = BTreeMap::new();
         let Some(items) = side.and_then(Value::as_array) else {
@@ -146,11 +147,10 @@ impl<'v> Walker<'_, 'v> {
         );
         for (item, pe) in items.iter().zip(pes) {
             let Some(pe) = pe else { continue };
-            let entry = out.entry(pe.clone()).or_default();
-            if entry.is_empty() && !order.contains(&pe) {
-                order.push(pe);
+            if ordered.insert(pe.clone()) {
+                order.push(pe.clone());
             }
-            entry.push(item);
+            out.entry(pe).or_default().push(item);
         }
         out
     }
@@ -162,8 +162,9 @@ impl<'v> Walker<'_, 'v> {
         r: Option<&'v Value>,
     ) {
         let mut order = Vec::new();
-        let lv = self.index(list, l, &mut order);
-        let rv = self.index(list, r, &mut order);
+        let mut ordered = BTreeSet::new();
+        let lv = self.index(list, l, &mut order, &mut ordered);
+        let rv = self.index(list, r, &mut order, &mut ordered);
         for pe in order {
             let ll = lv.get(&pe).map(Vec::as_slice).unwrap_or(&[]);
             let rl = rv.get(&pe).map(Vec::as_slice).unwrap_or(&[]);

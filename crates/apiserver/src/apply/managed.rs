@@ -111,15 +111,6 @@ pub struct Managed {
     pub times: BTreeMap<ManagerId, String>,
 }
 
-impl Managed {
-    /// Union of every manager's fields.
-    pub fn all_fields(&self) -> FieldSet {
-        self.fields
-            .values()
-            .fold(FieldSet::new(), |acc, vs| acc.union(&vs.set))
-    }
-}
-
 fn str_field<'a>(entry: &'a Map<String, Value>, key: &str) -> &'a str {
     entry.get(key).and_then(Value::as_str).unwrap_or("")
 }
