@@ -854,3 +854,88 @@ fn finalizers_are_a_set_and_nulls_drop_fields() {
     let o4 = apply(Some(&o3), &null_k, "a", false, T2, keys(), cm).unwrap();
     assert_eq!(o4["data"], json!({"j": "w"}));
 }
+
+/// Scenarios of structured-merge-diff's own tests, on Kubernetes fields of the same kinds.
+#[test]
+fn structured_merge_diff_list_scenarios() {
+    let cm = "io.k8s.api.core.v1.ConfigMap";
+    let fin = |items: &[&str]| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "finalizers": items}});
+    // A set: apply, update by a controller, apply again with new items.
+    let o = stored(apply(None, &fin(&["a", "c"]), "default", false, T0, keys(), cm).unwrap());
+    let mut u = o.clone();
+    u["metadata"]["finalizers"] = json!(["a", "b", "c", "d"]);
+    update_managed_fields(
+        Some(&o),
+        &mut u,
+        "controller",
+        Operation::Update,
+        None,
+        T1,
+        keys(),
+    );
+    let o2 = apply(
+        Some(&u),
+        &fin(&["a", "aprime", "c", "cprime"]),
+        "default",
+        false,
+        T2,
+        keys(),
+        cm,
+    )
+    .unwrap();
+    assert_eq!(
+        o2["metadata"]["finalizers"],
+        json!(["a", "b", "aprime", "c", "d", "cprime"])
+    );
+    assert_eq!(
+        entry(&o2, "controller").unwrap()["fieldsV1"],
+        json!({"f:metadata": {"f:finalizers": {"v:\"b\"": {}, "v:\"d\"": {}}}})
+    );
+    assert_eq!(
+        entry(&o2, "default").unwrap()["fieldsV1"],
+        json!({"f:metadata": {"f:finalizers": {"v:\"a\"": {}, "v:\"aprime\"": {}, "v:\"c\"": {}, "v:\"cprime\"": {}}}})
+    );
+
+    // A keyed list with two appliers: the first drops two items, one of them shared.
+    let pod = "io.k8s.api.core.v1.Pod";
+    let containers = |names: &[&str]| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+               "spec": {"containers": names.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()}})
+    };
+    let o = stored(
+        apply(
+            None,
+            &containers(&["a", "b", "c"]),
+            "apply-one",
+            false,
+            T0,
+            keys(),
+            pod,
+        )
+        .unwrap(),
+    );
+    let o = apply(
+        Some(&o),
+        &containers(&["c", "d"]),
+        "apply-two",
+        false,
+        T1,
+        keys(),
+        pod,
+    )
+    .unwrap();
+    let o = apply(
+        Some(&o),
+        &containers(&["a"]),
+        "apply-one",
+        false,
+        T2,
+        keys(),
+        pod,
+    )
+    .unwrap();
+    assert_eq!(
+        o["spec"]["containers"],
+        json!([{"name": "a"}, {"name": "c"}, {"name": "d"}])
+    );
+}
