@@ -5,6 +5,7 @@
 
 pub mod alloc;
 pub mod app;
+pub mod apply;
 pub mod auth;
 pub mod bootstrap;
 pub mod cache;
