@@ -3,6 +3,7 @@
 //! file (`read`, `watch`, `write`, `delete`, `subresources`), representation in `render`.
 
 pub mod admit;
+pub mod apply;
 pub mod delete;
 pub mod meta;
 pub mod read;

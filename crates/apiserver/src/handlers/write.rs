@@ -98,6 +98,9 @@ pub async fn create_object(ctx: &Ctx, obj: &mut Value, opts: &WriteOptions) -> R
     let resource = ctx.resource;
     let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
     admit::namespace_lifecycle(ctx, &name).await?;
+    if !is_apply(ctx) {
+        crate::handlers::apply::record_update(ctx, opts, None, obj);
+    }
     if resource.namespaced {
         if let Some(ns) = ctx.namespace() {
             obj["metadata"]["namespace"] = json!(ns);
@@ -176,6 +179,9 @@ where
     loop {
         let (old, rev) = ctx.app.objects.current(&scope, ns, &name).await?;
         let mut new = f(&old)?;
+        if !is_apply(ctx) {
+            crate::handlers::apply::record_update(ctx, opts, Some(&old), &mut new);
+        }
         if has_status {
             match old.get("status") {
                 Some(s) => new["status"] = s.clone(),
@@ -261,6 +267,12 @@ where
         ),
         &warnings,
     ))
+}
+
+fn is_apply(ctx: &Ctx) -> bool {
+    ctx.content_type
+        .as_deref()
+        .is_some_and(|c| c.starts_with("application/apply-patch"))
 }
 
 /// The OpenAPI schema name of a resource's kind (e.g. `io.k8s.api.apps.v1.Deployment`).
