@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod cache;
 pub mod decode;
+pub mod discovery;
 pub mod handlers;
 pub mod http;
 pub mod namespaces;

@@ -5,6 +5,7 @@
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::app::App;
+use crate::discovery;
 use crate::http::{self as h, Resp};
 use crate::openapi;
 use crate::path::Target;
@@ -12,8 +13,33 @@ use crate::query::Query;
 use crate::status::ApiError;
 
 pub fn discovery(app: &App, target: Target, accept: Option<&str>) -> Result<Resp, ApiError> {
-    let _ = (app, target, accept);
-    Err(ApiError::PathNotFound)
+    let aggregated = accept.and_then(discovery::negotiate);
+    let doc = match (&target, aggregated) {
+        (Target::LegacyVersions, Some(v)) => {
+            return Ok(aggregated_resp(discovery::aggregated(true, v), v))
+        }
+        (Target::Groups, Some(v)) => return Ok(aggregated_resp(discovery::aggregated(false, v), v)),
+        (Target::LegacyVersions, None) => discovery::core_versions(&format!(
+            "{}:{}",
+            app.config.advertise_address, app.config.https_port
+        )),
+        (Target::Groups, None) => discovery::group_list(),
+        (Target::Group { group }, _) => discovery::group(group).ok_or(ApiError::PathNotFound)?,
+        (Target::Resources { group, version }, _) => {
+            discovery::resource_list(group, version).ok_or(ApiError::PathNotFound)?
+        }
+        (Target::Resource(_), _) => return Err(ApiError::PathNotFound),
+    };
+    Ok(h::json(StatusCode::OK, &doc))
+}
+
+fn aggregated_resp(doc: serde_json::Value, v: discovery::AggregatedVersion) -> Resp {
+    let mut r = h::json(StatusCode::OK, &doc);
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(discovery::content_type(v)),
+    );
+    r
 }
 
 pub fn openapi(
