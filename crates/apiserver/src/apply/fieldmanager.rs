@@ -60,13 +60,29 @@ fn paths_to_set(paths: &[&[&str]]) -> FieldSet {
     FieldSet::from_paths(&paths.iter().map(|p| Path::fields(p)).collect::<Vec<_>>())
 }
 
+/// Takes managedFields out of `obj` (and a metadata left empty by that).
 fn take_managed_fields(obj: &mut Value) -> Option<Value> {
-    obj.get_mut("metadata")?
-        .as_object_mut()?
-        .remove("managedFields")
+    let o = obj.as_object_mut()?;
+    let meta = o.get_mut("metadata")?.as_object_mut()?;
+    let taken = meta.remove("managedFields");
+    if taken.is_some() && meta.is_empty() {
+        o.remove("metadata");
+    }
+    taken
 }
 
 fn set_managed_fields(obj: &mut Value, managed: &Managed) {
+    match managed::encode(managed) {
+        Some(encoded) => put_managed_fields(obj, encoded),
+        None => {
+            if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("managedFields");
+            }
+        }
+    }
+}
+
+fn put_managed_fields(obj: &mut Value, entries: Value) {
     let Some(o) = obj.as_object_mut() else {
         return;
     };
@@ -76,13 +92,9 @@ fn set_managed_fields(obj: &mut Value, managed: &Managed) {
     if !meta.is_object() {
         *meta = Value::Object(Map::new());
     }
-    let Some(meta) = meta.as_object_mut() else {
-        return;
-    };
-    match managed::encode(managed) {
-        Some(e) => meta.insert("managedFields".into(), e),
-        None => meta.remove("managedFields"),
-    };
+    if let Some(meta) = meta.as_object_mut() {
+        meta.insert("managedFields".into(), entries);
+    }
 }
 
 fn str_at<'v>(v: &'v Value, pointer: &str) -> &'v str {
@@ -259,18 +271,20 @@ impl<'a> FieldManager<'a> {
                 }
             }
         }
-        let (new_obj, mut managed) = result.map_err(|f| match f {
+        let (mut new_obj, mut managed) = result.map_err(|f| match f {
             Failure::Conflicts(c) => ApplyError::Conflict(error::conflicts_from(&c)),
             other => ApplyError::Internal(self.failure_text(&other, applied)),
         })?;
 
+        // Nulls the configuration set are gone once Go decodes the object; an apply that
+        // only sets absent fields to null changes nothing.
+        drop_applied_nulls(&mut new_obj, applied);
         let mut obj = if updater::changed(&live_obj, &new_obj) {
             managed.times.insert(applier.clone(), normalize_time(now));
             new_obj
         } else {
             live_obj
         };
-        drop_applied_nulls(&mut obj, applied);
         if manager == lastapplied::KUBECTL_MANAGER {
             lastapplied::update_annotation(&mut obj, applied);
         }
@@ -370,11 +384,8 @@ impl<'a> FieldManager<'a> {
         match self.record_update(&mut managed, &old_obj, &snapshot, &id, &api_version, now) {
             Ok(()) => set_managed_fields(new, &managed),
             Err(_) => {
-                if let (Some(raw), Some(meta)) = (
-                    old_raw,
-                    new.get_mut("metadata").and_then(Value::as_object_mut),
-                ) {
-                    meta.insert("managedFields".into(), raw);
+                if let Some(raw) = old_raw {
+                    put_managed_fields(new, raw);
                 }
             }
         }
