@@ -1,5 +1,5 @@
 //! The field manager of one endpoint, the stages upstream chains around the ownership rules
-//! of [`updater`](super::updater): which managedFields a write starts from (the stored ones,
+//! of [`updater`]: which managedFields a write starts from (the stored ones,
 //! the request's, or none after a reset), `before-first-apply` for objects without
 //! managedFields, the client-side apply bridge, manager identities and write times, the
 //! fields never recorded (`apiVersion`, `kind`, `metadata.name`, `uid`, ...) and the cap on
@@ -194,9 +194,11 @@ impl<'a> FieldManager<'a> {
         Ok(())
     }
 
-    /// Server-side apply of `applied` (a decoded body, see [`parse_apply_body`](super::parse_apply_body)) by `manager`
-    /// onto `live` (None: the object does not exist yet). Returns the new object with its
-    /// managedFields; the caller then defaults, validates and stores it.
+    /// Server-side apply of `applied` (a decoded body, see
+    /// [`parse_apply_body`](super::parse_apply_body)) by `manager` onto `live` (None: the
+    /// object does not exist yet). Returns the new object with its managedFields; the caller
+    /// then checks its name ([`check_name`](super::check_name)), defaults, validates and
+    /// stores it.
     pub fn apply(
         &self,
         live: Option<&Value>,
@@ -218,6 +220,7 @@ impl<'a> FieldManager<'a> {
                 "metadata.managedFields must be nil".into(),
             ));
         }
+        super::body::require_kind(applied)?;
         let api_version = str_at(applied, "/apiVersion").to_string();
         let manager = if manager.is_empty() {
             UNKNOWN_MANAGER
