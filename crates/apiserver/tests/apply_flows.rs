@@ -939,3 +939,31 @@ fn structured_merge_diff_list_scenarios() {
         json!([{"name": "a"}, {"name": "c"}, {"name": "d"}])
     );
 }
+
+#[test]
+fn field_sets_round_trip_through_fields_v1() {
+    use skiff_apiserver::apply::{field_set, fieldsv1};
+    let config = nginx(2, "nginx:1.27");
+    let set = field_set(&config, keys(), DEPLOYMENT).unwrap();
+    let encoded = fieldsv1::serialize(&set);
+    assert_eq!(fieldsv1::parse(&encoded).unwrap(), set);
+    let obj = apply(None, &config, "kubectl", false, T0, keys(), DEPLOYMENT).unwrap();
+    let recorded = fieldsv1::parse(&entry(&obj, "kubectl").unwrap()["fieldsV1"]).unwrap();
+    // What is recorded is the configuration's set minus what is never recorded.
+    assert!(recorded.difference(&set).is_empty());
+    let never: Vec<String> = set
+        .difference(&recorded)
+        .paths()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(
+        never,
+        vec![
+            ".apiVersion",
+            ".kind",
+            ".metadata.name",
+            ".metadata.namespace"
+        ]
+    );
+}

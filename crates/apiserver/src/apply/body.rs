@@ -82,15 +82,22 @@ pub fn parse_apply_body(body: &[u8]) -> Result<Value, ApplyError> {
             "metadata.managedFields must be nil".into(),
         ));
     }
-    let api_version = str_at(&obj, "/apiVersion");
-    let kind = str_at(&obj, "/kind");
+    require_kind(&obj)?;
+    Ok(obj)
+}
+
+/// Rejects a configuration without a usable `apiVersion` and `kind`, as upstream's kind
+/// check words it (`invalid object type: /v1, Kind=`).
+pub fn require_kind(applied: &Value) -> Result<(), ApplyError> {
+    let api_version = str_at(applied, "/apiVersion");
+    let kind = str_at(applied, "/kind");
     let gvk = gvk_string(api_version, kind);
     if api_version.is_empty() || kind.is_empty() || gvk.starts_with("/, ") {
         return Err(ApplyError::BadRequest(format!(
             "invalid object type: {gvk}"
         )));
     }
-    Ok(obj)
+    Ok(())
 }
 
 /// Upstream's check that an apply configuration is of the endpoint's kind

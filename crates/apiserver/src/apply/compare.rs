@@ -37,8 +37,18 @@ impl Comparison {
 
 static NULL: Value = Value::Null;
 
+/// Whether a null counts as a value or as the field's absence. Objects that went through
+/// Go types (anything stored) cannot tell the two apart, so comparing two versions of an
+/// object treats them alike; an applied configuration's nulls are values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nulls {
+    AsValues,
+    AsAbsent,
+}
+
 struct Walker<'s, 'v> {
     schema: Schema<'s>,
+    nulls: Nulls,
     out: Comparison,
     errs: ValidationErrors,
     names: Vec<&'v str>,
@@ -56,7 +66,16 @@ fn is_empty_container(v: Option<&Value>) -> bool {
 
 impl<'v> Walker<'_, 'v> {
     fn leaf(&mut self, l: Option<&Value>, r: Option<&Value>) {
+        let (l, r) = match self.nulls {
+            Nulls::AsAbsent => {
+                // A real null is no value; a placeholder stands for an empty one.
+                let real = |v: &&Value| !v.is_null() || std::ptr::eq(*v, &NULL);
+                (l.filter(real), r.filter(real))
+            }
+            Nulls::AsValues => (l, r),
+        };
         match (l, r) {
+            (None, None) => {}
             (None, _) => self.out.added.insert(&self.fp),
             (_, None) => self.out.removed.insert(&self.fp),
             (Some(a), Some(b)) => {
@@ -201,9 +220,11 @@ pub fn compare(
     schema: Schema<'_>,
     l: Option<&Value>,
     r: Option<&Value>,
+    nulls: Nulls,
 ) -> Result<Comparison, ValidationErrors> {
     let mut w = Walker {
         schema,
+        nulls,
         out: Comparison::default(),
         errs: ValidationErrors::default(),
         names: Vec::new(),
@@ -248,7 +269,7 @@ mod tests {
             },
             "status": {}
         });
-        let c = compare(schema(), Some(&json!({})), Some(&new)).unwrap();
+        let c = compare(schema(), Some(&json!({})), Some(&new), Nulls::AsAbsent).unwrap();
         assert!(c.removed.is_empty() && c.modified.is_empty());
         assert_eq!(
             fieldsv1::serialize(&c.added),
@@ -277,7 +298,7 @@ mod tests {
             "template": {"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}}}});
         let new = json!({"spec": {"replicas": 2,
             "template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}});
-        let c = compare(schema(), Some(&old), Some(&new)).unwrap();
+        let c = compare(schema(), Some(&old), Some(&new), Nulls::AsAbsent).unwrap();
         assert_eq!(
             fieldsv1::serialize(&c.modified),
             json!({"f:spec": {"f:replicas": {}}})
@@ -299,7 +320,13 @@ mod tests {
 
     #[test]
     fn integer_and_float_are_equal() {
-        let c = compare(schema(), Some(&json!({"a": 1})), Some(&json!({"a": 1.0}))).unwrap();
+        let c = compare(
+            schema(),
+            Some(&json!({"a": 1})),
+            Some(&json!({"a": 1.0})),
+            Nulls::AsValues,
+        )
+        .unwrap();
         assert_eq!(c, Comparison::default());
     }
 }

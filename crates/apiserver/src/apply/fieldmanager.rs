@@ -1,5 +1,5 @@
 //! The field manager of one endpoint, the stages upstream chains around the ownership rules
-//! of [`updater`](super::updater): which managedFields a write starts from (the stored ones,
+//! of [`updater`]: which managedFields a write starts from (the stored ones,
 //! the request's, or none after a reset), `before-first-apply` for objects without
 //! managedFields, the client-side apply bridge, manager identities and write times, the
 //! fields never recorded (`apiVersion`, `kind`, `metadata.name`, `uid`, ...) and the cap on
@@ -60,13 +60,29 @@ fn paths_to_set(paths: &[&[&str]]) -> FieldSet {
     FieldSet::from_paths(&paths.iter().map(|p| Path::fields(p)).collect::<Vec<_>>())
 }
 
+/// Takes managedFields out of `obj` (and a metadata left empty by that).
 fn take_managed_fields(obj: &mut Value) -> Option<Value> {
-    obj.get_mut("metadata")?
-        .as_object_mut()?
-        .remove("managedFields")
+    let o = obj.as_object_mut()?;
+    let meta = o.get_mut("metadata")?.as_object_mut()?;
+    let taken = meta.remove("managedFields");
+    if taken.is_some() && meta.is_empty() {
+        o.remove("metadata");
+    }
+    taken
 }
 
 fn set_managed_fields(obj: &mut Value, managed: &Managed) {
+    match managed::encode(managed) {
+        Some(encoded) => put_managed_fields(obj, encoded),
+        None => {
+            if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("managedFields");
+            }
+        }
+    }
+}
+
+fn put_managed_fields(obj: &mut Value, entries: Value) {
     let Some(o) = obj.as_object_mut() else {
         return;
     };
@@ -76,13 +92,9 @@ fn set_managed_fields(obj: &mut Value, managed: &Managed) {
     if !meta.is_object() {
         *meta = Value::Object(Map::new());
     }
-    let Some(meta) = meta.as_object_mut() else {
-        return;
-    };
-    match managed::encode(managed) {
-        Some(e) => meta.insert("managedFields".into(), e),
-        None => meta.remove("managedFields"),
-    };
+    if let Some(meta) = meta.as_object_mut() {
+        meta.insert("managedFields".into(), entries);
+    }
 }
 
 fn str_at<'v>(v: &'v Value, pointer: &str) -> &'v str {
@@ -182,9 +194,11 @@ impl<'a> FieldManager<'a> {
         Ok(())
     }
 
-    /// Server-side apply of `applied` (a decoded body, see [`parse_apply_body`](super::parse_apply_body)) by `manager`
-    /// onto `live` (None: the object does not exist yet). Returns the new object with its
-    /// managedFields; the caller then defaults, validates and stores it.
+    /// Server-side apply of `applied` (a decoded body, see
+    /// [`parse_apply_body`](super::parse_apply_body)) by `manager` onto `live` (None: the
+    /// object does not exist yet). Returns the new object with its managedFields; the caller
+    /// then checks its name ([`check_name`](super::check_name)), defaults, validates and
+    /// stores it.
     pub fn apply(
         &self,
         live: Option<&Value>,
@@ -206,6 +220,7 @@ impl<'a> FieldManager<'a> {
                 "metadata.managedFields must be nil".into(),
             ));
         }
+        super::body::require_kind(applied)?;
         let api_version = str_at(applied, "/apiVersion").to_string();
         let manager = if manager.is_empty() {
             UNKNOWN_MANAGER
@@ -259,18 +274,20 @@ impl<'a> FieldManager<'a> {
                 }
             }
         }
-        let (new_obj, mut managed) = result.map_err(|f| match f {
+        let (mut new_obj, mut managed) = result.map_err(|f| match f {
             Failure::Conflicts(c) => ApplyError::Conflict(error::conflicts_from(&c)),
             other => ApplyError::Internal(self.failure_text(&other, applied)),
         })?;
 
+        // Nulls the configuration set are gone once Go decodes the object; an apply that
+        // only sets absent fields to null changes nothing.
+        drop_applied_nulls(&mut new_obj, applied);
         let mut obj = if updater::changed(&live_obj, &new_obj) {
             managed.times.insert(applier.clone(), normalize_time(now));
             new_obj
         } else {
             live_obj
         };
-        drop_applied_nulls(&mut obj, applied);
         if manager == lastapplied::KUBECTL_MANAGER {
             lastapplied::update_annotation(&mut obj, applied);
         }
@@ -370,11 +387,8 @@ impl<'a> FieldManager<'a> {
         match self.record_update(&mut managed, &old_obj, &snapshot, &id, &api_version, now) {
             Ok(()) => set_managed_fields(new, &managed),
             Err(_) => {
-                if let (Some(raw), Some(meta)) = (
-                    old_raw,
-                    new.get_mut("metadata").and_then(Value::as_object_mut),
-                ) {
-                    meta.insert("managedFields".into(), raw);
+                if let Some(raw) = old_raw {
+                    put_managed_fields(new, raw);
                 }
             }
         }

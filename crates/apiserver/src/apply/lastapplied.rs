@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::compare::compare;
+use super::compare::{compare, Nulls};
 use super::set::FieldSet;
 use super::toset::to_field_set;
 use super::typed::Schema;
@@ -37,7 +37,7 @@ pub fn allowed_conflicts(schema: Schema<'_>, live: &Value, api_version: &str) ->
         return None;
     }
     let set = to_field_set(schema, &last, true).ok()?;
-    let cmp = compare(schema, Some(&last), Some(live)).ok()?;
+    let cmp = compare(schema, Some(&last), Some(live), Nulls::AsValues).ok()?;
     Some(
         set.difference(&cmp.modified)
             .difference(&cmp.added)

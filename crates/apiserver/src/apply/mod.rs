@@ -93,3 +93,17 @@ pub fn update_managed_fields(
     };
     fm.update(old, new, manager, operation, now);
 }
+
+/// The field set of an object (every leaf, every set or keyed-list item), as an applied
+/// configuration owns it; duplicate list items are an error, reported as upstream words it.
+pub fn field_set(obj: &Value, keys: &dyn ListKeys, schema_name: &str) -> Result<FieldSet, String> {
+    toset::to_field_set(
+        typed::Schema {
+            keys,
+            name: schema_name,
+        },
+        obj,
+        true,
+    )
+    .map_err(|e| e.to_string())
+}

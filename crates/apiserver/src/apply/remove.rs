@@ -1,16 +1,21 @@
 //! Removing a set of fields from an object, as pruning does: a member path goes with
-//! everything under it, a child path is followed down. A map or list emptied by the removal
-//! disappears from its parent (upstream leaves a null that Go then drops); list items
-//! emptied that way are dropped too.
+//! everything under it, a child path is followed down. As upstream, a map or list field
+//! emptied by the removal stays as a null (it still counts for the field sets pruning
+//! computes); those nulls are reported so the caller can drop them from the final object, as
+//! Go's decoding does. A list item emptied by the removal is dropped.
 
 use serde_json::{Map, Value};
 
+use super::path::PathElement;
+use super::schema::ListType;
 use super::set::FieldSet;
 use super::typed::{Schema, Shape};
 
 struct Walker<'s, 'v> {
     schema: Schema<'s>,
     names: Vec<&'v str>,
+    fp: Vec<PathElement>,
+    emptied: FieldSet,
 }
 
 impl<'v> Walker<'_, 'v> {
@@ -23,28 +28,25 @@ impl<'v> Walker<'_, 'v> {
             },
             Shape::Map => {
                 let obj = v.as_object()?;
-                if obj.is_empty() {
-                    return None;
-                }
                 let mut out = Map::new();
                 for (k, child) in obj {
-                    let pe = super::path::PathElement::Field(k.clone());
+                    let pe = PathElement::Field(k.clone());
                     if set.has_member(&pe) {
                         continue;
                     }
-                    match set.child(&pe) {
-                        Some(sub) => {
-                            self.names.push(k);
-                            let kept = self.walk(child, sub);
-                            self.names.pop();
-                            if let Some(kept) = kept {
-                                out.insert(k.clone(), kept);
-                            }
-                        }
-                        None => {
-                            out.insert(k.clone(), child.clone());
-                        }
+                    let Some(sub) = set.child(&pe) else {
+                        out.insert(k.clone(), child.clone());
+                        continue;
+                    };
+                    self.names.push(k);
+                    self.fp.push(pe);
+                    let kept = self.walk(child, sub);
+                    if kept.is_none() {
+                        self.emptied.insert(&self.fp);
                     }
+                    self.fp.pop();
+                    self.names.pop();
+                    out.insert(k.clone(), kept.unwrap_or(Value::Null));
                 }
                 (!out.is_empty()).then_some(Value::Object(out))
             }
@@ -59,10 +61,13 @@ impl<'v> Walker<'_, 'v> {
                     if set.has_member(&pe) {
                         continue;
                     }
-                    match set.child(&pe) {
-                        Some(sub) => out.extend(self.walk(item, sub)),
-                        None => out.push(item.clone()),
-                    }
+                    let Some(sub) = set.child(&pe) else {
+                        out.push(item.clone());
+                        continue;
+                    };
+                    self.fp.push(pe);
+                    out.extend(self.walk(item, sub));
+                    self.fp.pop();
                 }
                 (!out.is_empty()).then_some(Value::Array(out))
             }
@@ -70,16 +75,70 @@ impl<'v> Walker<'_, 'v> {
     }
 }
 
-/// `v` without the paths of `set` (an object with nothing left is `{}`).
-pub fn remove_items(schema: Schema<'_>, v: &Value, set: &FieldSet) -> Value {
+/// `v` without the paths of `set` (an object with nothing left is `{}`), and the paths of
+/// the fields the removal emptied (now null).
+pub fn remove_items(schema: Schema<'_>, v: &Value, set: &FieldSet) -> (Value, FieldSet) {
     if set.is_empty() {
-        return v.clone();
+        return (v.clone(), FieldSet::new());
     }
     let mut w = Walker {
         schema,
         names: Vec::new(),
+        fp: Vec::new(),
+        emptied: FieldSet::new(),
     };
-    w.walk(v, set).unwrap_or_else(|| Value::Object(Map::new()))
+    let out = w.walk(v, set).unwrap_or_else(|| Value::Object(Map::new()));
+    (out, w.emptied)
+}
+
+/// Drops the null map entries at the paths of `set` (the fields [`remove_items`] emptied).
+pub fn drop_nulls_at(schema: Schema<'_>, v: &mut Value, set: &FieldSet) {
+    let mut names = Vec::new();
+    drop_nulls(schema, v, set, &mut names);
+}
+
+fn drop_nulls(schema: Schema<'_>, v: &mut Value, set: &FieldSet, names: &mut Vec<String>) {
+    match v {
+        Value::Object(obj) => {
+            for pe in set.members() {
+                if let PathElement::Field(k) = pe {
+                    if obj.get(k).is_some_and(Value::is_null) {
+                        obj.remove(k);
+                    }
+                }
+            }
+            for (pe, sub) in set.children() {
+                if let PathElement::Field(k) = pe {
+                    if let Some(child) = obj.get_mut(k) {
+                        names.push(k.clone());
+                        drop_nulls(schema, child, sub, names);
+                        names.pop();
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let list = schema.keys.list_type(schema.name, &refs);
+            if list == ListType::Atomic {
+                return;
+            }
+            let subs: Vec<Option<&FieldSet>> = items
+                .iter()
+                .map(|item| {
+                    let pe = schema.item_element(&refs, &list, item).ok()?;
+                    set.child(&pe)
+                })
+                .collect();
+            drop(refs);
+            for (item, sub) in items.iter_mut().zip(subs) {
+                if let Some(sub) = sub {
+                    drop_nulls(schema, item, sub, names);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -89,12 +148,15 @@ mod tests {
     use crate::apply::schema::BuiltinListKeys;
     use serde_json::json;
 
-    #[test]
-    fn removes_leaves_items_and_subtrees() {
-        let schema = Schema {
+    fn schema() -> Schema<'static> {
+        Schema {
             keys: &BuiltinListKeys,
             name: "io.k8s.api.core.v1.Pod",
-        };
+        }
+    }
+
+    #[test]
+    fn removes_leaves_items_and_subtrees() {
         let pod = json!({
             "metadata": {"name": "p", "labels": {"a": "1"}, "finalizers": ["x", "y"]},
             "spec": {"containers": [{"name": "a", "image": "i", "tty": true}, {"name": "b", "image": "j"}]}
@@ -104,17 +166,40 @@ mod tests {
             "f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {"f:tty": {}}, "k:{\"name\":\"b\"}": {}}}
         }))
         .unwrap();
+        let (mut out, emptied) = remove_items(schema(), &pod, &set);
         assert_eq!(
-            remove_items(schema, &pod, &set),
+            out,
             json!({
-                "metadata": {"name": "p", "finalizers": ["y"]},
+                "metadata": {"name": "p", "labels": null, "finalizers": ["y"]},
                 "spec": {"containers": [{"name": "a", "image": "i"}]}
             })
         );
+        assert_eq!(
+            fieldsv1::serialize(&emptied),
+            json!({"f:metadata": {"f:labels": {}}})
+        );
+        drop_nulls_at(schema(), &mut out, &emptied);
+        assert_eq!(out["metadata"], json!({"name": "p", "finalizers": ["y"]}));
         let all = fieldsv1::parse(&json!({"f:spec": {}})).unwrap();
         assert_eq!(
-            remove_items(schema, &pod, &all),
+            remove_items(schema(), &pod, &all).0,
             json!({"metadata": {"name": "p", "labels": {"a": "1"}, "finalizers": ["x", "y"]}})
         );
+    }
+
+    #[test]
+    fn nulls_inside_keyed_items_are_dropped() {
+        let pod =
+            json!({"spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": "1"}]}]}});
+        let set = fieldsv1::parse(&json!({"f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {
+            "f:env": {"k:{\"name\":\"X\"}": {}}}}}}))
+        .unwrap();
+        let (mut out, emptied) = remove_items(schema(), &pod, &set);
+        assert_eq!(
+            out,
+            json!({"spec": {"containers": [{"name": "a", "env": null}]}})
+        );
+        drop_nulls_at(schema(), &mut out, &emptied);
+        assert_eq!(out, json!({"spec": {"containers": [{"name": "a"}]}}));
     }
 }

@@ -161,8 +161,7 @@ impl ListKeys for BuiltinListKeys {
         // Pod spec lists (a pod's `spec`, a template's `spec`).
         if path.len() >= 2 && path[path.len() - 2] == "spec" {
             match path[path.len() - 1] {
-                "volumes" | "resourceClaims" | "schedulingGates" => return keys(&["name"]),
-                "imagePullSecrets" if path.len() > 2 || path[0] == "spec" => {
+                "volumes" | "resourceClaims" | "schedulingGates" | "imagePullSecrets" => {
                     return keys(&["name"])
                 }
                 "hostAliases" => return keys(&["ip"]),

@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::compare::{compare, Comparison};
+use super::compare::{compare, Comparison, Nulls};
 use super::managed::{ManagerId, VersionedSet};
 use super::merge::merge;
-use super::remove::remove_items;
+use super::remove::{drop_nulls_at, remove_items};
 use super::set::FieldSet;
 use super::toset::to_field_set;
 use super::typed::{Schema, ValidationErrors};
@@ -68,8 +68,9 @@ impl Updater<'_> {
         managers: &mut Managers,
         workflow: &ManagerId,
         force: bool,
+        nulls: Nulls,
     ) -> Result<Comparison, Failure> {
-        let cmp = compare(self.schema, Some(old), Some(new))
+        let cmp = compare(self.schema, Some(old), Some(new), nulls)
             .map_err(|e| Failure::Invalid(format!("failed to compare objects: {e}")))?
             .exclude(&self.ignored);
         let changed = cmp.modified.union(&cmp.added);
@@ -111,7 +112,7 @@ impl Updater<'_> {
         managers: &mut Managers,
         manager: &ManagerId,
     ) -> Result<(), Failure> {
-        let cmp = self.update(old, new, managers, manager, true)?;
+        let cmp = self.update(old, new, managers, manager, true, Nulls::AsAbsent)?;
         let previous = managers
             .get(manager)
             .map(|vs| vs.set.clone())
@@ -159,20 +160,22 @@ impl Updater<'_> {
                 applied: true,
             },
         );
-        let pruned = self.prune(merged, managers, last)?;
-        self.update(live, &pruned, managers, manager, force)?;
+        let (mut pruned, emptied) = self.prune(merged, managers, last)?;
+        self.update(live, &pruned, managers, manager, force, Nulls::AsValues)?;
+        drop_nulls_at(self.schema, &mut pruned, &emptied);
         Ok(pruned)
     }
 
-    /// Removes from `merged` what the applier owned before (`last`) and nobody owns now.
+    /// Removes from `merged` what the applier owned before (`last`) and nobody owns now;
+    /// also returns the fields that removal left null.
     fn prune(
         &self,
         merged: Value,
         managers: &Managers,
         last: Option<FieldSet>,
-    ) -> Result<Value, Failure> {
+    ) -> Result<(Value, FieldSet), Failure> {
         let Some(last) = last.filter(|s| !s.is_empty()) else {
-            return Ok(merged);
+            return Ok((merged, FieldSet::new()));
         };
         let last = last.ensure_named_fields_are_members();
         let owned = managers
@@ -180,7 +183,7 @@ impl Updater<'_> {
             .fold(FieldSet::new(), |acc, vs| acc.union(&vs.set))
             .ensure_named_fields_are_members();
         // Everything the applier owned goes...
-        let pruned = remove_items(self.schema, &merged, &last);
+        let (pruned, _) = remove_items(self.schema, &merged, &last);
         let merged_set = self
             .field_set(&merged, "merged object")?
             .ensure_named_fields_are_members();
@@ -189,7 +192,7 @@ impl Updater<'_> {
             .ensure_named_fields_are_members();
         // ...what somebody owns comes back...
         let unowned = merged_set.difference(&pruned_set.union(&owned));
-        let owned_back = remove_items(self.schema, &merged, &unowned);
+        let (owned_back, _) = remove_items(self.schema, &merged, &unowned);
         let owned_back_set = self
             .field_set(&owned_back, "pruned object")?
             .ensure_named_fields_are_members();
