@@ -21,7 +21,10 @@ impl Query {
         let mut values: HashMap<String, Vec<String>> = HashMap::new();
         if let Some(q) = query {
             for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-                values.entry(k.into_owned()).or_default().push(v.into_owned());
+                values
+                    .entry(k.into_owned())
+                    .or_default()
+                    .push(v.into_owned());
             }
         }
         Query { values }
@@ -178,7 +181,9 @@ impl ListOptions {
                 "Forbidden: resourceVersionMatch is forbidden when continue is provided",
             );
         }
-        if self.version_match == VersionMatch::Exact && self.resource_version.as_deref() == Some("0") {
+        if self.version_match == VersionMatch::Exact
+            && self.resource_version.as_deref() == Some("0")
+        {
             return invalid(
                 "resourceVersionMatch",
                 "Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
@@ -296,9 +301,8 @@ impl DeleteOptions {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(o);
         }
-        let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::BadRequest(format!("error decoding DeleteOptions body: {e}"))
-        })?;
+        let v: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("error decoding DeleteOptions body: {e}")))?;
         if let Some(g) = v.get("gracePeriodSeconds").and_then(|g| g.as_i64()) {
             o.grace_period_seconds = Some(g);
         }
@@ -369,7 +373,9 @@ mod tests {
         assert_eq!(o.propagation, Some(Propagation::Foreground));
         assert_eq!(o.precondition_uid.as_deref(), Some("u1"));
         assert!(DeleteOptions::parse(&q, b"{not json").is_err());
-        assert!(DeleteOptions::parse(&Query::parse(Some("propagationPolicy=Sometimes")), b"").is_err());
+        assert!(
+            DeleteOptions::parse(&Query::parse(Some("propagationPolicy=Sometimes")), b"").is_err()
+        );
     }
 
     #[test]

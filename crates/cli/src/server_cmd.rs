@@ -61,8 +61,8 @@ fn advertise_address(bind: IpAddr, ips: &[IpAddr]) -> IpAddr {
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
-    let service_cidr = Cidr::parse(&args.service_cidr)
-        .map_err(|e| anyhow::anyhow!("--service-cidr: {e}"))?;
+    let service_cidr =
+        Cidr::parse(&args.service_cidr).map_err(|e| anyhow::anyhow!("--service-cidr: {e}"))?;
     Cidr::parse(&args.cluster_cidr).map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
@@ -81,8 +81,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             names = names.with_dns(h.to_string());
         }
     }
-    let pki = ClusterPki::load_or_create(&args.data_dir, &names)
-        .context("cluster certificates")?;
+    let pki = ClusterPki::load_or_create(&args.data_dir, &names).context("cluster certificates")?;
     let store: Arc<dyn Store> = if args.etcd_endpoints.is_empty() {
         let dir = store_dir(&args.data_dir);
         Arc::new(
@@ -113,7 +112,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     );
     let advertise = advertise_address(args.bind_address, &ips);
     let allocators = Allocators::new(store.clone(), service_cidr);
-    allocators.repair().await.context("repairing service address claims")?;
+    allocators
+        .repair()
+        .await
+        .context("repairing service address claims")?;
     let app = Arc::new(App::new(
         store,
         cache,

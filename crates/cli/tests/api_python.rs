@@ -9,7 +9,8 @@ use std::process::Command;
 #[test]
 fn python_client_flows() {
     let server = support::Server::start();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/client_flows.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/client_flows.py");
     let out = Command::new(support::python())
         .arg(&script)
         .arg(server.kubeconfig())

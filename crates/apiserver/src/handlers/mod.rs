@@ -55,7 +55,11 @@ impl Ctx {
     }
 
     pub fn key(&self) -> String {
-        skiff_api::resources::storage_key(self.resource, self.namespace().unwrap_or(""), self.name())
+        skiff_api::resources::storage_key(
+            self.resource,
+            self.namespace().unwrap_or(""),
+            self.name(),
+        )
     }
 }
 
@@ -99,9 +103,9 @@ where
     }
     let verb = ctx.req.verb;
     if !resource.has_verb(to_api_verb(verb)) {
-        return Err(ApiError::MethodNotAllowed(format!(
-            "the server does not allow this method on the requested resource"
-        )));
+        return Err(ApiError::MethodNotAllowed(
+            "the server does not allow this method on the requested resource".to_string(),
+        ));
     }
     match verb {
         Verb::Get => read::get(&ctx).await,

@@ -17,7 +17,9 @@ use crate::status::ApiError;
 
 /// Parses a request body as JSON, or YAML when the content type says so.
 pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
-    let ct = content_type.unwrap_or("application/json").to_ascii_lowercase();
+    let ct = content_type
+        .unwrap_or("application/json")
+        .to_ascii_lowercase();
     let v: Value = if ct.starts_with("application/yaml") || ct.contains("yaml") {
         serde_yaml::from_slice(body)
             .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?
@@ -29,9 +31,7 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, Api
             ))
         })?
     } else {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
-        )));
+        return Err(ApiError::UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".to_string()));
     };
     if !v.is_object() {
         return Err(ApiError::BadRequest(
@@ -94,7 +94,11 @@ where
 }
 
 /// The create path shared by POST and server-side apply of a new object.
-pub async fn create_object(ctx: &Ctx, obj: &mut Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+pub async fn create_object(
+    ctx: &Ctx,
+    obj: &mut Value,
+    opts: &WriteOptions,
+) -> Result<Value, ApiError> {
     let resource = ctx.resource;
     let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
     admit::namespace_lifecycle(ctx, &name).await?;
@@ -128,7 +132,12 @@ pub async fn create_object(ctx: &Ctx, obj: &mut Value, opts: &WriteOptions) -> R
             .map_err(|causes| invalid(resource, &name, causes))?;
         taken = t;
     }
-    match ctx.app.objects.create(&scope, ctx.namespace(), obj.clone()).await {
+    match ctx
+        .app
+        .objects
+        .create(&scope, ctx.namespace(), obj.clone())
+        .await
+    {
         Ok(o) => Ok(o),
         Err(e) => {
             ctx.app.allocators.release(&taken).await;
@@ -214,7 +223,12 @@ where
         } else {
             (Vec::new(), Vec::new())
         };
-        match ctx.app.objects.replace_at(&scope, ns, &name, new, rev).await {
+        match ctx
+            .app
+            .objects
+            .replace_at(&scope, ns, &name, new, rev)
+            .await
+        {
             Ok(stored) => {
                 allocators.release(&obsolete).await;
                 return Ok(stored);
@@ -349,9 +363,7 @@ pub fn apply_patch(
 ) -> Result<(Value, Vec<String>), ApiError> {
     let ct = content_type.split(';').next().unwrap_or("").trim();
     let Some(kind) = crate::patch::PatchType::from_content_type(ct) else {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
-        )));
+        return Err(ApiError::UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json".to_string()));
     };
     let v = match validation {
         FieldValidation::Strict => crate::patch::FieldValidation::Strict,

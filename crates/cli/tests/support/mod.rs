@@ -78,7 +78,11 @@ impl Server {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "server not ready:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "server not ready:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -155,7 +159,11 @@ pub fn kubectl(bin: &Path, server: &Server, args: &[&str], stdin: Option<&str>) 
         )))
         .args(args)
         .env_remove("KUBECONFIG")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("run kubectl");
