@@ -79,18 +79,31 @@ pub async fn apply(ctx: &Ctx, opts: &WriteOptions, bytes: &[u8]) -> Result<Resp,
         Err(ApiError::NotFound { .. }) => false,
         Err(e) => return Err(e),
     };
+    // A main resource with a status subresource ignores applied status (upstream's reset
+    // fields); the status subresource ignores everything else.
+    const STATUS: &[&[&str]] = &[&["status"]];
+    const SPEC: &[&[&str]] = &[
+        &["spec"],
+        &["metadata", "labels"],
+        &["metadata", "annotations"],
+    ];
+    let sub = ctx.req.subresource.as_deref();
+    let reset: &[&[&str]] = match sub {
+        Some("status") => SPEC,
+        _ if r.subresource("status").is_some() => STATUS,
+        _ => &[],
+    };
+    let fm = ssa::FieldManager {
+        keys: &BuiltinListKeys,
+        schema_name: &schema,
+        subresource: sub,
+        reset_fields: reset,
+    };
     let (obj, code) = if exists {
         let new = update_object(ctx, opts, |old| {
-            let mut new = ssa::apply(
-                Some(old),
-                &applied,
-                &manager,
-                opts.force,
-                &now,
-                &BuiltinListKeys,
-                &schema,
-            )
-            .map_err(api_error)?;
+            let mut new = fm
+                .apply(Some(old), &applied, &manager, opts.force, &now)
+                .map_err(api_error)?;
             if let Some(m) = new["metadata"].as_object_mut() {
                 m.remove("resourceVersion");
             }
@@ -99,16 +112,9 @@ pub async fn apply(ctx: &Ctx, opts: &WriteOptions, bytes: &[u8]) -> Result<Resp,
         .await?;
         (new, StatusCode::OK)
     } else {
-        let mut new = ssa::apply(
-            None,
-            &applied,
-            &manager,
-            opts.force,
-            &now,
-            &BuiltinListKeys,
-            &schema,
-        )
-        .map_err(api_error)?;
+        let mut new = fm
+            .apply(None, &applied, &manager, opts.force, &now)
+            .map_err(api_error)?;
         (
             create_object(ctx, &mut new, opts).await?,
             StatusCode::CREATED,
