@@ -93,7 +93,9 @@ pub async fn apply(ctx: &Ctx, opts: &WriteOptions, bytes: &[u8]) -> Result<Resp,
         _ if r.subresource("status").is_some() => STATUS,
         _ => &[],
     };
-    let fm = ssa::FieldManager {
+    // Built where used: the manager borrows a non-Sync trait object, which must not live
+    // across an await.
+    let fm = || ssa::FieldManager {
         keys: &BuiltinListKeys,
         schema_name: &schema,
         subresource: sub,
@@ -101,7 +103,7 @@ pub async fn apply(ctx: &Ctx, opts: &WriteOptions, bytes: &[u8]) -> Result<Resp,
     };
     let (obj, code) = if exists {
         let new = update_object(ctx, opts, |old| {
-            let mut new = fm
+            let mut new = fm()
                 .apply(Some(old), &applied, &manager, opts.force, &now)
                 .map_err(api_error)?;
             if let Some(m) = new["metadata"].as_object_mut() {
@@ -112,7 +114,7 @@ pub async fn apply(ctx: &Ctx, opts: &WriteOptions, bytes: &[u8]) -> Result<Resp,
         .await?;
         (new, StatusCode::OK)
     } else {
-        let mut new = fm
+        let mut new = fm()
             .apply(None, &applied, &manager, opts.force, &now)
             .map_err(api_error)?;
         (
