@@ -3,6 +3,7 @@
 //! error into a `metav1.Status`. The HTTP stack, authentication, discovery and REST handlers
 //! come next (see ARCHITECTURE.md for what exists).
 
+pub mod admission;
 pub mod alloc;
 pub mod app;
 pub mod apply;
