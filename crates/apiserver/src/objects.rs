@@ -1,6 +1,6 @@
 //! Objects in the store: what the generic REST storage of upstream's apiserver does for every
 //! kind before any kind-specific rule. On create it fills `metadata.uid`,
-//! `creationTimestamp`, `generation` and a name from `generateName`; it stores the object as
+//! `creationTimestamp` and a name from `generateName`; it stores the object as
 //! JSON under `/registry/<resource>/[<namespace>/]<name>` without `resourceVersion`, and sets
 //! `resourceVersion` from the store revision on the way out; updates are compare-and-swap on
 //! that revision (409 Conflict when stale, unconditional when the client sent none).
@@ -113,7 +113,20 @@ impl Objects {
         namespace: Option<&str>,
         mut obj: Value,
     ) -> Result<Value, ApiError> {
-        let meta = metadata_mut(&mut obj)?;
+        let name = self.new_metadata(scope, namespace, &mut obj)?;
+        self.store_new(scope, namespace, &name, obj).await
+    }
+
+    /// What every create gets before admission: the name (from `generateName` when
+    /// needed), uid, creationTimestamp, the resource's apiVersion and kind; no
+    /// resourceVersion or deletionTimestamp. Returns the name.
+    pub fn new_metadata(
+        &self,
+        scope: &ResourceScope,
+        namespace: Option<&str>,
+        obj: &mut Value,
+    ) -> Result<String, ApiError> {
+        let meta = metadata_mut(obj)?;
         check_namespace(scope, namespace, meta)?;
         let name = match meta.get("name").and_then(Value::as_str) {
             Some(n) if !n.is_empty() => n.to_string(),
@@ -134,17 +147,26 @@ impl Objects {
         meta.insert("creationTimestamp".into(), json!(rfc3339(self.clock.now())));
         meta.remove("resourceVersion");
         meta.remove("deletionTimestamp");
-        if obj.get("spec").is_some() {
-            obj["metadata"]["generation"] = json!(1);
-        }
+        meta.remove("deletionGracePeriodSeconds");
         obj["apiVersion"] = json!(scope.resource.api_version());
         obj["kind"] = json!(scope.resource.kind);
-        let key = scope.key(namespace, &name);
+        Ok(name)
+    }
+
+    /// Stores a new object prepared by [`Objects::new_metadata`] (409 if it exists).
+    pub async fn store_new(
+        &self,
+        scope: &ResourceScope,
+        namespace: Option<&str>,
+        name: &str,
+        mut obj: Value,
+    ) -> Result<Value, ApiError> {
+        let key = scope.key(namespace, name);
         let rev = self
             .store
             .create(&key, encode(&obj)?)
             .await
-            .map_err(|e| ApiError::from_store(e, &scope.group_resource(), &name))?;
+            .map_err(|e| ApiError::from_store(e, &scope.group_resource(), name))?;
         set_resource_version(&mut obj, rev);
         Ok(obj)
     }
@@ -200,8 +222,7 @@ impl Objects {
 
     /// Replaces an object. With `metadata.resourceVersion` set, only if it is still current
     /// (409 Conflict otherwise); without, whatever the current version is. Identity fields
-    /// (uid, creationTimestamp) are kept from the stored object; `generation` grows when the
-    /// spec changes.
+    /// (uid, creationTimestamp) are kept from the stored object.
     pub async fn update(
         &self,
         scope: &ResourceScope,
@@ -305,8 +326,8 @@ impl Objects {
 
 /// What generic storage does to an updated object before writing it over `old` (stored at
 /// revision `rev`): the name and namespace must match the request, a resourceVersion in the
-/// object must be `rev` (409 otherwise), identity fields are kept from `old`, `generation`
-/// grows when the spec changed, apiVersion/kind are the resource's. Returns `None` when
+/// object must be `rev` (409 otherwise), identity fields are kept from `old` (generation is
+/// the kind's strategy's business, in admission), apiVersion/kind are the resource's. Returns `None` when
 /// nothing changed (upstream then answers the current object without writing) and whether
 /// the client sent a resourceVersion precondition.
 pub fn prepare_update(
@@ -368,11 +389,6 @@ pub fn prepare_update(
                 }
             }
         }
-    }
-    let generation = old["metadata"]["generation"].as_i64().unwrap_or(0);
-    if new.get("spec").is_some() || generation > 0 {
-        let bump = old.get("spec") != new.get("spec");
-        new["metadata"]["generation"] = json!(generation.max(1) + i64::from(bump));
     }
     new["apiVersion"] = json!(scope.resource.api_version());
     new["kind"] = json!(scope.resource.kind);
@@ -567,7 +583,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn update_is_compare_and_swap_and_bumps_generation_on_spec_change() {
+    async fn update_is_compare_and_swap_and_keeps_identity() {
         let o = objects();
         let d = deployments();
         let c = o
@@ -578,19 +594,12 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(c["metadata"]["generation"], 1);
         let mut change = c.clone();
         change["metadata"]["labels"] = json!({"a": "b"});
+        change["metadata"]["uid"] = json!("forged");
         let u1 = o.update(&d, Some("ns"), "web", change).await.unwrap();
-        assert_eq!(
-            u1["metadata"]["generation"], 1,
-            "metadata change: same generation"
-        );
         assert_eq!(u1["metadata"]["uid"], c["metadata"]["uid"]);
-        let mut spec = u1.clone();
-        spec["spec"]["replicas"] = json!(3);
-        let u2 = o.update(&d, Some("ns"), "web", spec).await.unwrap();
-        assert_eq!(u2["metadata"]["generation"], 2);
+        assert_eq!(u1["metadata"]["labels"]["a"], "b");
         // A stale resourceVersion is a conflict.
         let err = o
             .update(&d, Some("ns"), "web", u1.clone())

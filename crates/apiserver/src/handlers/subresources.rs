@@ -184,24 +184,24 @@ where
         new["status"] = f(&old)?["status"].clone();
         return Ok(new);
     }
+    let resource = ctx.resource;
+    let sub = ctx.req.subresource.clone();
+    let manager_opts = opts.clone();
     let (new, _) = ctx
         .app
         .objects
         .update_with(&scope, ctx.namespace(), ctx.name(), |old| {
-            let given = f(old)?;
-            let mut new = old.clone();
-            match given.get("status") {
-                Some(s) => new["status"] = s.clone(),
-                None => {
-                    if let Some(m) = new.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
+            let mut new = f(old)?;
+            if let Some(msg) = crate::admission::check_decodable(resource, &new) {
+                return Err(ApiError::BadRequest(msg));
             }
-            if let Some(rv) = given["metadata"]["resourceVersion"].as_str() {
-                new["metadata"]["resourceVersion"] = json!(rv);
-            } else if let Some(m) = new["metadata"].as_object_mut() {
-                m.remove("resourceVersion");
+            crate::admission::default(resource, &mut new);
+            crate::admission::prepare_for_update(resource, old, &mut new, sub.as_deref());
+            crate::handlers::apply::record_update(ctx, &manager_opts, Some(old), &mut new);
+            let causes =
+                crate::admission::validate_update_subresource(resource, old, &new, sub.as_deref());
+            if !causes.is_empty() {
+                return Err(crate::handlers::admit::invalid(resource, ctx.name(), causes));
             }
             Ok(new)
         })

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde_json::{json, Value};
 
+use crate::admission;
 use crate::handlers::admit::{self, invalid};
 use crate::handlers::render;
 use crate::handlers::Ctx;
@@ -100,30 +101,31 @@ pub async fn create_object(
     opts: &WriteOptions,
 ) -> Result<Value, ApiError> {
     let resource = ctx.resource;
-    let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
-    admit::namespace_lifecycle(ctx, &name).await?;
+    let scope = ResourceScope::new(resource);
+    let ns = ctx.namespace();
+    let given_name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
+    admit::namespace_lifecycle(ctx, &given_name).await?;
+    if let Some(msg) = admission::check_decodable(resource, obj) {
+        return Err(ApiError::BadRequest(msg));
+    }
+    let name = ctx.app.objects.new_metadata(&scope, ns, obj)?;
+    admission::default(resource, obj);
+    admission::prepare_for_create(resource, obj);
     if !is_apply(ctx) {
         crate::handlers::apply::record_update(ctx, opts, None, obj);
     }
-    if resource.namespaced {
-        if let Some(ns) = ctx.namespace() {
-            obj["metadata"]["namespace"] = json!(ns);
-        }
+    let causes = admission::validate_create(resource, obj);
+    if !causes.is_empty() {
+        return Err(invalid(resource, &name, causes));
     }
-    let scope = ResourceScope::new(resource);
     let is_service = resource.group.is_empty() && resource.plural == "services";
     if opts.dry_run {
-        let mut o = obj.clone();
-        if is_service {
-            // Addresses are not allocated in a dry run.
-        }
-        o["apiVersion"] = json!(resource.api_version());
-        o["kind"] = json!(resource.kind);
-        return Ok(o);
+        // Nothing is stored and no address is allocated in a dry run.
+        return Ok(obj.clone());
     }
     let mut taken = Vec::new();
     if is_service {
-        let owner = scope.key(ctx.namespace(), &name);
+        let owner = scope.key(ns, &name);
         let (t, _) = ctx
             .app
             .allocators
@@ -132,12 +134,7 @@ pub async fn create_object(
             .map_err(|causes| invalid(resource, &name, causes))?;
         taken = t;
     }
-    match ctx
-        .app
-        .objects
-        .create(&scope, ctx.namespace(), obj.clone())
-        .await
-    {
+    match ctx.app.objects.store_new(&scope, ns, &name, obj.clone()).await {
         Ok(o) => Ok(o),
         Err(e) => {
             ctx.app.allocators.release(&taken).await;
@@ -183,23 +180,17 @@ where
     let ns = ctx.namespace();
     let name = ctx.name().to_string();
     let is_service = resource.group.is_empty() && resource.plural == "services";
-    let has_status = resource.subresource("status").is_some();
     let allocators = &ctx.app.allocators;
     loop {
         let (old, rev) = ctx.app.objects.current(&scope, ns, &name).await?;
         let mut new = f(&old)?;
+        if let Some(msg) = admission::check_decodable(resource, &new) {
+            return Err(ApiError::BadRequest(msg));
+        }
+        admission::default(resource, &mut new);
+        admission::prepare_for_update(resource, &old, &mut new, None);
         if !is_apply(ctx) {
             crate::handlers::apply::record_update(ctx, opts, Some(&old), &mut new);
-        }
-        if has_status {
-            match old.get("status") {
-                Some(s) => new["status"] = s.clone(),
-                None => {
-                    if let Some(m) = new.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
-            }
         }
         if is_service && new["spec"]["clusterIP"].as_str().unwrap_or("").is_empty() {
             // Kept when the client left it out (it is immutable once set).
@@ -212,6 +203,10 @@ where
         let Some(mut new) = new else {
             return Ok(old);
         };
+        let causes = admission::validate_update(resource, &old, &new);
+        if !causes.is_empty() {
+            return Err(invalid(resource, &name, causes));
+        }
         if opts.dry_run {
             return Ok(new);
         }
