@@ -271,6 +271,15 @@ pub(crate) fn prepare_for_create(r: &Resource, obj: &mut Value) {
             if let Some(m) = obj.as_object_mut() {
                 m.insert("status".into(), json!({"phase": "Active"}));
             }
+            // Canonicalize: the name label, also for names made from generateName
+            let name = v::s(obj, &["metadata", "name"]).to_string();
+            if !name.is_empty() {
+                if let Some(l) =
+                    v::ensure_path(obj, &["metadata", "labels"]).and_then(Value::as_object_mut)
+                {
+                    l.insert("kubernetes.io/metadata.name".into(), json!(name));
+                }
+            }
             if let Some(spec) = v::ensure_path(obj, &["spec"]).and_then(Value::as_object_mut) {
                 let list = spec.entry("finalizers").or_insert_with(|| json!([]));
                 if !list.is_array() {
