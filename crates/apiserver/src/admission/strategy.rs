@@ -271,6 +271,15 @@ pub(crate) fn prepare_for_create(r: &Resource, obj: &mut Value) {
             if let Some(m) = obj.as_object_mut() {
                 m.insert("status".into(), json!({"phase": "Active"}));
             }
+            // Canonicalize: the name label, also for names made from generateName
+            let name = v::s(obj, &["metadata", "name"]).to_string();
+            if !name.is_empty() {
+                if let Some(l) =
+                    v::ensure_path(obj, &["metadata", "labels"]).and_then(Value::as_object_mut)
+                {
+                    l.insert("kubernetes.io/metadata.name".into(), json!(name));
+                }
+            }
             if let Some(spec) = v::ensure_path(obj, &["spec"]).and_then(Value::as_object_mut) {
                 let list = spec.entry("finalizers").or_insert_with(|| json!([]));
                 if !list.is_array() {
@@ -283,7 +292,7 @@ pub(crate) fn prepare_for_create(r: &Resource, obj: &mut Value) {
                 }
             }
         }
-        ("", "Service") => normalize_cluster_ips(obj),
+        ("", "Service") => normalize_cluster_ips(obj, None),
         ("", "Node") => {
             if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
                 spec.remove("configSource");
@@ -304,30 +313,36 @@ pub(crate) fn prepare_for_create(r: &Resource, obj: &mut Value) {
     }
 }
 
-/// Keeps `spec.clusterIP` and `spec.clusterIPs` in step (`NormalizeClusterIPs`).
-fn normalize_cluster_ips(svc: &mut Value) {
+/// Keeps `spec.clusterIP` and `spec.clusterIPs` in step (`NormalizeClusterIPs`): on create
+/// the plural is initialised from the singular; on update the plural follows what the
+/// client evidently meant.
+fn normalize_cluster_ips(svc: &mut Value, old: Option<&Value>) {
+    let ip = v::s(svc, &["spec", "clusterIP"]).to_string();
+    let ips = v::strings(svc, &["spec", "clusterIPs"]);
     let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };
-    let ip = spec
-        .get("clusterIP")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let ips_empty = spec
-        .get("clusterIPs")
-        .and_then(Value::as_array)
-        .is_none_or(|a| a.is_empty());
-    if !ip.is_empty() && ips_empty {
-        spec.insert("clusterIPs".into(), json!([ip]));
-    } else if ip.is_empty() && !ips_empty {
-        let first = spec
-            .get("clusterIPs")
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-            .cloned()
-            .unwrap_or(json!(""));
-        spec.insert("clusterIP".into(), first);
+    let Some(old) = old else {
+        if !ip.is_empty() && ips.is_empty() {
+            spec.insert("clusterIPs".into(), json!([ip]));
+        }
+        return;
+    };
+    let old_ip = v::s(old, &["spec", "clusterIP"]);
+    let old_ips = v::strings(old, &["spec", "clusterIPs"]);
+    let mut ips = ips;
+    if !old_ips.is_empty() && ips.is_empty() && old_ip == ip {
+        ips = old_ips.clone();
+        spec.insert("clusterIPs".into(), json!(ips));
+    }
+    if old_ip != ip {
+        let same = old_ips == ips;
+        if !old_ip.is_empty() && ip.is_empty() && same {
+            spec.remove("clusterIPs");
+        }
+        if !ip.is_empty() && same {
+            spec.insert("clusterIPs".into(), json!([ip]));
+        }
     }
 }
 
@@ -428,7 +443,7 @@ fn service_update(old: &Value, new: &mut Value) {
             spec.insert("healthCheckNodePort".into(), x);
         }
     }
-    normalize_cluster_ips(new);
+    normalize_cluster_ips(new, Some(old));
 }
 
 fn copy_field(old: &Value, new: &mut Value, path: &[&str]) {
@@ -444,7 +459,8 @@ fn copy_field(old: &Value, new: &mut Value, path: &[&str]) {
     }
 }
 
-/// `PrepareForUpdate` of the main resource or a subresource.
+/// `PrepareForUpdate` of the main resource or a subresource (after the generic
+/// `rest.BeforeUpdate` identity rules).
 pub(crate) fn prepare_for_update(
     r: &Resource,
     old: &Value,
@@ -455,6 +471,15 @@ pub(crate) fn prepare_for_update(
         return;
     }
     let old_gen = v::int(old, &["metadata", "generation"]);
+    // rest.BeforeUpdate: the UID defaults to the stored one, the creation and deletion
+    // timestamps cannot change
+    if v::s(new, &["metadata", "uid"]).is_empty() {
+        copy_field(old, new, &["metadata", "uid"]);
+    }
+    if v::present(old, &["metadata", "creationTimestamp"]) {
+        copy_field(old, new, &["metadata", "creationTimestamp"]);
+    }
+    copy_field(old, new, &["metadata", "deletionTimestamp"]);
     match subresource {
         Some("status") => {
             copy_field(old, new, &["spec"]);
