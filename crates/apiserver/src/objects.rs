@@ -600,6 +600,9 @@ mod tests {
         let u1 = o.update(&d, Some("ns"), "web", change).await.unwrap();
         assert_eq!(u1["metadata"]["uid"], c["metadata"]["uid"]);
         assert_eq!(u1["metadata"]["labels"]["a"], "b");
+        let mut spec = u1.clone();
+        spec["spec"]["replicas"] = json!(3);
+        o.update(&d, Some("ns"), "web", spec).await.unwrap();
         // A stale resourceVersion is a conflict.
         let err = o
             .update(&d, Some("ns"), "web", u1.clone())
