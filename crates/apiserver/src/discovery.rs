@@ -884,6 +884,45 @@ mod tests {
         }
     }
 
+    /// The legacy documents read as the typed API structures (every required field present,
+    /// every field of the right type) and say nothing those structures drop.
+    #[test]
+    fn legacy_documents_read_as_the_api_types() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+        fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Value {
+            let typed: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"));
+            serde_json::to_value(typed).unwrap()
+        }
+        for g in resources::groups() {
+            for v in g.versions {
+                let list = resource_list(g.name, v).unwrap();
+                let back = round_trip::<meta::APIResourceList>(&list);
+                assert_eq!(back["resources"], list["resources"], "{}/{v}", g.name);
+                assert_eq!(back["groupVersion"], list["groupVersion"]);
+            }
+            if !g.name.is_empty() {
+                let doc = group(g.name).unwrap();
+                assert_eq!(round_trip::<meta::APIGroup>(&doc), doc);
+            }
+        }
+        let list = group_list();
+        let mut back = round_trip::<meta::APIGroupList>(&list);
+        // k8s-openapi writes kind and apiVersion into every nested group; upstream does not.
+        for g in back["groups"].as_array_mut().unwrap() {
+            let g = g.as_object_mut().unwrap();
+            g.remove("kind");
+            g.remove("apiVersion");
+        }
+        assert_eq!(back, list);
+        let versions = core_versions("127.0.0.1:6443");
+        let back = round_trip::<meta::APIVersions>(&versions);
+        assert_eq!(back["versions"], versions["versions"]);
+        assert_eq!(
+            back["serverAddressByClientCIDRs"],
+            versions["serverAddressByClientCIDRs"]
+        );
+    }
+
     #[test]
     fn negotiation() {
         let kubectl = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
