@@ -96,7 +96,11 @@ fn pod_row(pod: &Value, now: Timestamp) -> Row {
     let mut last_restart: Option<Timestamp> = None;
     let mut last_sidecar_restart: Option<Timestamp> = None;
 
-    let phase = s(&status["phase"]);
+    // Upstream sets the phase (Pending) when the pod is created.
+    let phase = match s(&status["phase"]) {
+        "" => "Pending",
+        p => p,
+    };
     let mut reason = match s(&status["reason"]) {
         "" => phase.to_string(),
         r => r.to_string(),
@@ -384,7 +388,7 @@ mod tests {
         // Nothing at all: a phase-less pod.
         assert_eq!(
             status_and_restarts(json!({ "metadata": { "name": "x" } })),
-            ("0/0".into(), "".into(), "0".into())
+            ("0/0".into(), "Pending".into(), "0".into())
         );
     }
 
