@@ -23,3 +23,4 @@ pub mod query;
 pub mod selection;
 pub mod server;
 pub mod status;
+pub mod table;

@@ -140,13 +140,12 @@ fn table(
     query: &Query,
     now: SystemTime,
 ) -> Value {
-    let _ = (query, now);
-    // Server-side printing arrives with the table module; until then the JSON list.
-    let items: Vec<Value> = items.iter().map(|o| (**o).clone()).collect();
-    json!({
-        "kind": format!("{}List", resource.kind),
-        "apiVersion": resource.api_version(),
-        "metadata": meta.to_json(),
-        "items": items,
-    })
+    let opts = crate::table::TableOptions {
+        now,
+        include_object: crate::table::parse_include_object(query.get("includeObject")),
+        resource_version: meta.resource_version.clone(),
+        continue_token: meta.continue_token.clone(),
+        remaining_item_count: meta.remaining_item_count,
+    };
+    crate::table::to_table(resource, items, &opts)
 }
