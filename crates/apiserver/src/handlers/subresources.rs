@@ -201,7 +201,11 @@ where
             let causes =
                 crate::admission::validate_update_subresource(resource, old, &new, sub.as_deref());
             if !causes.is_empty() {
-                return Err(crate::handlers::admit::invalid(resource, ctx.name(), causes));
+                return Err(crate::handlers::admit::invalid(
+                    resource,
+                    ctx.name(),
+                    causes,
+                ));
             }
             Ok(new)
         })

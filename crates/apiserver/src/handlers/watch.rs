@@ -73,6 +73,42 @@ impl Filter {
     }
 }
 
+/// How event objects are written: as themselves, or (`kubectl get -w`) as one-row Tables,
+/// the column definitions only in the first.
+struct Encoder {
+    resource: &'static Resource,
+    table: Option<crate::table::IncludeObject>,
+    clock: Arc<dyn crate::objects::Clock>,
+    headers_sent: bool,
+}
+
+impl Encoder {
+    fn event(&mut self, t: &str, obj: &Arc<Value>) -> Bytes {
+        let obj = as_served(self.resource, obj);
+        match self.table {
+            None => line(t, &obj),
+            Some(include) => {
+                let opts = crate::table::TableOptions {
+                    now: self.clock.now(),
+                    include_object: include,
+                    resource_version: obj["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    continue_token: None,
+                    remaining_item_count: None,
+                };
+                let mut table = crate::table::to_table(self.resource, &[obj], &opts);
+                if self.headers_sent {
+                    crate::table::omit_headers(&mut table);
+                }
+                self.headers_sent = true;
+                line(t, &table)
+            }
+        }
+    }
+}
+
 fn line(t: &str, obj: &Value) -> Bytes {
     let mut v = serde_json::to_vec(&json!({ "type": t, "object": obj })).unwrap_or_default();
     v.push(b'\n');
@@ -93,6 +129,17 @@ fn bookmark(resource: &Resource, rv: i64, initial_end: bool) -> Bytes {
 pub async fn watch(ctx: &Ctx) -> Result<Resp, ApiError> {
     let opts = ListOptions::parse(&ctx.query)?;
     let sel = selection(ctx, &opts)?;
+    let mut enc = Encoder {
+        resource: ctx.resource,
+        table: match crate::http::negotiate(ctx.accept.as_deref())? {
+            crate::http::Representation::Table => Some(crate::table::parse_include_object(
+                ctx.query.get("includeObject"),
+            )),
+            _ => None,
+        },
+        clock: ctx.app.clock.clone(),
+        headers_sent: false,
+    };
     let namespace = ctx.namespace();
     let filter = Filter {
         resource: ctx.resource,
@@ -121,7 +168,7 @@ pub async fn watch(ctx: &Ctx) -> Result<Resp, ApiError> {
         let (snap, s) = cache.snapshot_and_subscribe(&filter.prefix);
         for (key, obj) in &snap.items {
             if filter.covers(key) && filter.matches(obj) {
-                initial.push(line("ADDED", &as_served(ctx.resource, obj)));
+                initial.push(enc.event("ADDED", obj));
             }
         }
         last_rv = snap.revision;
@@ -156,7 +203,7 @@ pub async fn watch(ctx: &Ctx) -> Result<Resp, ApiError> {
         for c in backlog {
             last_rv = last_rv.max(c.revision);
             if let Some((t, obj)) = filter.event(&c) {
-                if tx.send(line(t, &as_served(resource, &obj))).await.is_err() {
+                if tx.send(enc.event(t, &obj)).await.is_err() {
                     return;
                 }
             }
@@ -179,7 +226,7 @@ pub async fn watch(ctx: &Ctx) -> Result<Resp, ApiError> {
                         }
                         last_rv = c.revision;
                         if let Some((t, obj)) = filter.event(&c) {
-                            if tx.send(line(t, &as_served(resource, &obj))).await.is_err() {
+                            if tx.send(enc.event(t, &obj)).await.is_err() {
                                 return;
                             }
                         }

@@ -134,7 +134,12 @@ pub async fn create_object(
             .map_err(|causes| invalid(resource, &name, causes))?;
         taken = t;
     }
-    match ctx.app.objects.store_new(&scope, ns, &name, obj.clone()).await {
+    match ctx
+        .app
+        .objects
+        .store_new(&scope, ns, &name, obj.clone())
+        .await
+    {
         Ok(o) => Ok(o),
         Err(e) => {
             ctx.app.allocators.release(&taken).await;
