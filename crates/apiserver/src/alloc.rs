@@ -34,7 +34,9 @@ impl Cidr {
             .split_once('/')
             .ok_or_else(|| format!("{s:?} is not a CIDR (a.b.c.d/n)"))?;
         let ip: Ipv4Addr = ip.parse().map_err(|_| format!("{s:?}: bad IPv4 address"))?;
-        let bits: u8 = bits.parse().map_err(|_| format!("{s:?}: bad prefix length"))?;
+        let bits: u8 = bits
+            .parse()
+            .map_err(|_| format!("{s:?}: bad prefix length"))?;
         if !(8..=30).contains(&bits) {
             return Err(format!("{s:?}: prefix length must be between 8 and 30"));
         }
@@ -131,7 +133,10 @@ impl Allocators {
         owner: &str,
     ) -> Result<(Vec<String>, Vec<String>), Vec<Cause>> {
         let old_claims = old.map(claims_of).unwrap_or_default();
-        let svc_type = svc["spec"]["type"].as_str().unwrap_or("ClusterIP").to_string();
+        let svc_type = svc["spec"]["type"]
+            .as_str()
+            .unwrap_or("ClusterIP")
+            .to_string();
         let mut taken = Vec::new();
         let mut causes = Vec::new();
         // Cluster IP.
@@ -148,9 +153,7 @@ impl Allocators {
                     }
                     Ok(None) => causes.push(invalid(
                         "spec.clusterIPs".into(),
-                        format!(
-                            "Internal error: failed to allocate a serviceIP: range is full"
-                        ),
+                        format!("Internal error: failed to allocate a serviceIP: range is full"),
                     )),
                     Err(e) => causes.push(invalid("spec.clusterIPs".into(), e.to_string())),
                 }
@@ -190,7 +193,9 @@ impl Allocators {
         if svc_type == "NodePort" || svc_type == "LoadBalancer" {
             let n = svc["spec"]["ports"].as_array().map(Vec::len).unwrap_or(0);
             for i in 0..n {
-                let requested = svc["spec"]["ports"][i]["nodePort"].as_u64().filter(|p| *p != 0);
+                let requested = svc["spec"]["ports"][i]["nodePort"]
+                    .as_u64()
+                    .filter(|p| *p != 0);
                 match requested {
                     Some(p) => {
                         let field = format!("spec.ports[{i}].nodePort");
@@ -207,9 +212,10 @@ impl Allocators {
                         }
                         match self.claim(&key, owner).await {
                             Ok(true) => taken.push(key),
-                            Ok(false) => causes.push(invalid(field, format!(
-                                "Invalid value: {p}: provided port is already allocated"
-                            ))),
+                            Ok(false) => causes.push(invalid(
+                                field,
+                                format!("Invalid value: {p}: provided port is already allocated"),
+                            )),
                             Err(e) => causes.push(invalid(field, e.to_string())),
                         }
                     }
@@ -222,7 +228,9 @@ impl Allocators {
                             format!("spec.ports[{i}].nodePort"),
                             "Internal error: failed to allocate a nodePort: range is full".into(),
                         )),
-                        Err(e) => causes.push(invalid(format!("spec.ports[{i}].nodePort"), e.to_string())),
+                        Err(e) => {
+                            causes.push(invalid(format!("spec.ports[{i}].nodePort"), e.to_string()))
+                        }
                     },
                 }
             }
@@ -239,7 +247,10 @@ impl Allocators {
             return Err(causes);
         }
         let now = claims_of(svc);
-        let obsolete = old_claims.into_iter().filter(|k| !now.contains(k)).collect();
+        let obsolete = old_claims
+            .into_iter()
+            .filter(|k| !now.contains(k))
+            .collect();
         Ok((taken, obsolete))
     }
 
@@ -350,26 +361,50 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let a = Allocators::new(store.clone(), Cidr::parse("10.43.0.0/24").unwrap());
         let mut s1 = json!({"spec": {"type": "NodePort", "ports": [{"port": 80}]}});
-        let (taken, _) = a.allocate_service(&mut s1, None, "/registry/services/default/a").await.unwrap();
+        let (taken, _) = a
+            .allocate_service(&mut s1, None, "/registry/services/default/a")
+            .await
+            .unwrap();
         assert_eq!(taken.len(), 2);
         let ip = s1["spec"]["clusterIP"].as_str().unwrap().to_string();
         let port = s1["spec"]["ports"][0]["nodePort"].as_u64().unwrap();
         let mut s2 = json!({"spec": {"type": "NodePort", "clusterIP": ip, "ports": [{"port": 80, "nodePort": port}]}});
-        let causes = a.allocate_service(&mut s2, None, "/registry/services/default/b").await.unwrap_err();
+        let causes = a
+            .allocate_service(&mut s2, None, "/registry/services/default/b")
+            .await
+            .unwrap_err();
         assert_eq!(causes.len(), 2);
-        assert!(causes[0].message.contains("provided IP is already allocated"));
-        assert!(causes[1].message.contains("provided port is already allocated"));
+        assert!(causes[0]
+            .message
+            .contains("provided IP is already allocated"));
+        assert!(causes[1]
+            .message
+            .contains("provided port is already allocated"));
         let mut s3 = json!({"spec": {"clusterIP": "10.0.0.1", "ports": [{"port": 80}]}});
-        let causes = a.allocate_service(&mut s3, None, "/registry/services/default/c").await.unwrap_err();
-        assert!(causes[0].message.contains("The range of valid IPs is 10.43.0.0/24"));
+        let causes = a
+            .allocate_service(&mut s3, None, "/registry/services/default/c")
+            .await
+            .unwrap_err();
+        assert!(causes[0]
+            .message
+            .contains("The range of valid IPs is 10.43.0.0/24"));
         // Type change to ClusterIP releases the node port.
         let mut s1b = s1.clone();
         s1b["spec"]["type"] = json!("ClusterIP");
-        let (_, obsolete) = a.allocate_service(&mut s1b, Some(&s1), "/registry/services/default/a").await.unwrap();
+        let (_, obsolete) = a
+            .allocate_service(&mut s1b, Some(&s1), "/registry/services/default/a")
+            .await
+            .unwrap();
         assert_eq!(obsolete, vec![format!("{NODE_PORT_PREFIX}{port}")]);
         // Repair drops claims of services that do not exist.
         a.repair().await.unwrap();
-        let left = store.range(RangeRequest { prefix: "/skiff/alloc/".into(), ..Default::default() }).await.unwrap();
+        let left = store
+            .range(RangeRequest {
+                prefix: "/skiff/alloc/".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         assert!(left.kvs.is_empty());
     }
 }

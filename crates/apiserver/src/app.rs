@@ -73,7 +73,11 @@ impl App {
 
     /// Handles one request from a connection whose client certificate (if any) gave
     /// `cert_identity`.
-    pub async fn handle<B>(self: Arc<Self>, req: Request<B>, cert_identity: Option<Identity>) -> Resp
+    pub async fn handle<B>(
+        self: Arc<Self>,
+        req: Request<B>,
+        cert_identity: Option<Identity>,
+    ) -> Resp
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -107,14 +111,20 @@ impl App {
         }
         match path {
             "/version" => h::json(StatusCode::OK, &version_info()),
-            "/readyz" if !self.ready.load(Ordering::SeqCst) => {
-                h::text(StatusCode::SERVICE_UNAVAILABLE, "[-]bootstrap failed: not finished\nreadyz check failed\n")
-            }
+            "/readyz" if !self.ready.load(Ordering::SeqCst) => h::text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "[-]bootstrap failed: not finished\nreadyz check failed\n",
+            ),
             _ => h::text(StatusCode::OK, "ok"),
         }
     }
 
-    async fn route<B>(self: Arc<Self>, req: Request<B>, path: &str, identity: &Identity) -> Result<Resp, ApiError>
+    async fn route<B>(
+        self: Arc<Self>,
+        req: Request<B>,
+        path: &str,
+        identity: &Identity,
+    ) -> Result<Resp, ApiError>
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,

@@ -178,7 +178,13 @@ mod tests {
         for p in ["/healthz", "/livez", "/readyz", "/version", "/readyz/ping"] {
             assert!(is_public_path(p), "{p}");
         }
-        for p in ["/api", "/apis", "/api/v1/namespaces", "/openapi/v2", "/versionx"] {
+        for p in [
+            "/api",
+            "/apis",
+            "/api/v1/namespaces",
+            "/openapi/v2",
+            "/versionx",
+        ] {
             assert!(!is_public_path(p), "{p}");
         }
     }

@@ -13,9 +13,17 @@ use crate::app::App;
 use crate::objects::ResourceScope;
 use crate::status::ApiError;
 
-pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
-async fn ensure(app: &App, group: &str, version: &str, plural: &str, ns: Option<&str>, obj: Value) -> Result<(), ApiError> {
+async fn ensure(
+    app: &App,
+    group: &str,
+    version: &str,
+    plural: &str,
+    ns: Option<&str>,
+    obj: Value,
+) -> Result<(), ApiError> {
     let r = by_group_version_resource(group, version, plural)
         .ok_or_else(|| ApiError::Internal(format!("{plural} not registered")))?;
     match app.objects.create(&ResourceScope::new(r), ns, obj).await {
@@ -84,11 +92,21 @@ pub async fn run(app: &App) -> Result<(), ApiError> {
 }
 
 /// Creates the object, or replaces its content when it differs.
-async fn upsert(app: &App, group: &str, version: &str, plural: &str, obj: Value) -> Result<(), ApiError> {
+async fn upsert(
+    app: &App,
+    group: &str,
+    version: &str,
+    plural: &str,
+    obj: Value,
+) -> Result<(), ApiError> {
     let r = by_group_version_resource(group, version, plural)
         .ok_or_else(|| ApiError::Internal(format!("{plural} not registered")))?;
     let scope = ResourceScope::new(r);
-    match app.objects.create(&scope, Some("default"), obj.clone()).await {
+    match app
+        .objects
+        .create(&scope, Some("default"), obj.clone())
+        .await
+    {
         Ok(_) => Ok(()),
         Err(ApiError::AlreadyExists { .. }) => {
             app.objects

@@ -153,11 +153,10 @@ impl WatchCache {
 
     /// Waits until the cache holds every write the store acknowledged so far.
     pub async fn sync(&self, timeout: Duration) -> Result<i64, ApiError> {
-        let rev = self
-            .store
-            .current_revision()
-            .await
-            .map_err(|e| ApiError::ServiceUnavailable(format!("storage is unavailable: {e}")))?;
+        let rev =
+            self.store.current_revision().await.map_err(|e| {
+                ApiError::ServiceUnavailable(format!("storage is unavailable: {e}"))
+            })?;
         self.wait_for(rev, timeout).await?;
         Ok(self.revision().max(rev))
     }
@@ -318,7 +317,9 @@ impl WatchCache {
     }
 }
 
-async fn load(store: &dyn Store) -> Result<(BTreeMap<String, Arc<Value>>, i64), skiff_store::Error> {
+async fn load(
+    store: &dyn Store,
+) -> Result<(BTreeMap<String, Arc<Value>>, i64), skiff_store::Error> {
     let mut objects = BTreeMap::new();
     let mut revision = 0;
     let mut after = None;
@@ -441,18 +442,34 @@ mod tests {
     #[tokio::test]
     async fn follows_the_store_and_resumes() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        put(&store, "/registry/configmaps/default/a", serde_json::json!({"metadata": {"name": "a"}})).await;
+        put(
+            &store,
+            "/registry/configmaps/default/a",
+            serde_json::json!({"metadata": {"name": "a"}}),
+        )
+        .await;
         let cache = WatchCache::start(store.clone()).await.unwrap();
         let r0 = cache.revision();
         let snap = cache.snapshot("/registry/configmaps/", None, |_| true);
         assert_eq!(snap.items.len(), 1);
-        assert_eq!(snap.items[0].1["metadata"]["resourceVersion"], r0.to_string());
+        assert_eq!(
+            snap.items[0].1["metadata"]["resourceVersion"],
+            r0.to_string()
+        );
         let mut sub = cache.subscribe_after(r0).unwrap();
-        let r1 = put(&store, "/registry/configmaps/default/b", serde_json::json!({"metadata": {"name": "b"}})).await;
+        let r1 = put(
+            &store,
+            "/registry/configmaps/default/b",
+            serde_json::json!({"metadata": {"name": "b"}}),
+        )
+        .await;
         let c = sub.live.recv().await.unwrap();
         assert_eq!(c.kind, ChangeType::Added);
         assert_eq!(c.revision, r1);
-        store.delete("/registry/configmaps/default/a", None).await.unwrap();
+        store
+            .delete("/registry/configmaps/default/a", None)
+            .await
+            .unwrap();
         let c = sub.live.recv().await.unwrap();
         assert_eq!(c.kind, ChangeType::Deleted);
         assert_eq!(c.object["metadata"]["name"], "a");
@@ -463,19 +480,34 @@ mod tests {
         // Writes outside /registry/ advance the revision without changes.
         let r3 = put(&store, "/skiff/other", serde_json::json!({})).await;
         cache.wait_for(r3, Duration::from_secs(5)).await.unwrap();
-        assert!(cache.wait_for(r3 + 10, Duration::from_millis(20)).await.is_err());
+        assert!(cache
+            .wait_for(r3 + 10, Duration::from_millis(20))
+            .await
+            .is_err());
     }
 
     #[tokio::test]
     async fn window_expiry() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let cache = WatchCache::start_with_window(store.clone(), 2).await.unwrap();
+        let cache = WatchCache::start_with_window(store.clone(), 2)
+            .await
+            .unwrap();
         let r0 = cache.revision();
         for i in 0..5 {
             put(&store, &format!("/registry/x/{i}"), serde_json::json!({})).await;
         }
         cache.sync(Duration::from_secs(5)).await.unwrap();
-        assert!(matches!(cache.subscribe_after(r0), Err(ApiError::Expired(_))));
-        assert_eq!(cache.subscribe_after(cache.revision() - 2).unwrap().backlog.len(), 2);
+        assert!(matches!(
+            cache.subscribe_after(r0),
+            Err(ApiError::Expired(_))
+        ));
+        assert_eq!(
+            cache
+                .subscribe_after(cache.revision() - 2)
+                .unwrap()
+                .backlog
+                .len(),
+            2
+        );
     }
 }

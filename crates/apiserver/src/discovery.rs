@@ -26,7 +26,9 @@ impl AggregatedVersion {
 /// The Content-Type of an aggregated answer: client-go reads the format from it.
 pub fn content_type(v: AggregatedVersion) -> &'static str {
     match v {
-        AggregatedVersion::V2 => "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        AggregatedVersion::V2 => {
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+        }
         AggregatedVersion::V2Beta1 => {
             "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
         }
@@ -43,7 +45,12 @@ pub fn negotiate(accept: &str) -> Option<AggregatedVersion> {
             continue;
         }
         let params: Vec<(&str, &str)> = parts.filter_map(|p| p.split_once('=')).collect();
-        let get = |k: &str| params.iter().find(|(pk, _)| pk.trim() == k).map(|(_, v)| v.trim());
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(pk, _)| pk.trim() == k)
+                .map(|(_, v)| v.trim())
+        };
         match (get("g"), get("v"), get("as")) {
             (Some("apidiscovery.k8s.io"), Some("v2"), Some("APIGroupDiscoveryList")) => {
                 return Some(AggregatedVersion::V2)
@@ -93,7 +100,9 @@ pub fn group_list() -> Value {
 
 /// `/apis/<group>`.
 pub fn group(name: &str) -> Option<Value> {
-    let g = groups().iter().find(|g| g.name == name && !name.is_empty())?;
+    let g = groups()
+        .iter()
+        .find(|g| g.name == name && !name.is_empty())?;
     let mut v = group_json(g);
     v["kind"] = json!("APIGroup");
     v["apiVersion"] = json!("v1");
@@ -174,7 +183,11 @@ fn aggregated_resource(r: &Resource) -> Value {
     );
     m.insert(
         "scope".into(),
-        json!(if r.namespaced { "Namespaced" } else { "Cluster" }),
+        json!(if r.namespaced {
+            "Namespaced"
+        } else {
+            "Cluster"
+        }),
     );
     m.insert("singularResource".into(), json!(r.singular));
     m.insert("verbs".into(), json!(verbs(r.verbs)));
@@ -211,8 +224,9 @@ pub fn aggregated(legacy_core: bool, version: AggregatedVersion) -> Value {
                 .versions
                 .iter()
                 .map(|v| {
-                    let resources: Vec<Value> =
-                        in_group_version(g.name, v).map(aggregated_resource).collect();
+                    let resources: Vec<Value> = in_group_version(g.name, v)
+                        .map(aggregated_resource)
+                        .collect();
                     json!({"version": v, "resources": resources, "freshness": "Current"})
                 })
                 .collect();
@@ -250,19 +264,38 @@ mod tests {
         let deploy = res.iter().find(|r| r["name"] == "deployments").unwrap();
         assert_eq!(deploy["shortNames"], json!(["deploy"]));
         assert_eq!(deploy["kind"], "Deployment");
-        let scale = res.iter().find(|r| r["name"] == "deployments/scale").unwrap();
+        let scale = res
+            .iter()
+            .find(|r| r["name"] == "deployments/scale")
+            .unwrap();
         assert_eq!(scale["group"], "autoscaling");
         assert_eq!(scale["kind"], "Scale");
         assert!(resource_list("apps", "v9").is_none());
         let core = resource_list("", "v1").unwrap();
         assert_eq!(core["groupVersion"], "v1");
-        let pods = core["resources"].as_array().unwrap().iter().find(|r| r["name"] == "pods").unwrap();
-        assert!(pods["categories"].as_array().unwrap().contains(&json!("all")));
+        let pods = core["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "pods")
+            .unwrap();
+        assert!(pods["categories"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("all")));
         let groups = group_list();
-        assert!(groups["groups"].as_array().unwrap().iter().all(|g| g["name"] != ""));
+        assert!(groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["name"] != ""));
         assert_eq!(group("apps").unwrap()["preferredVersion"]["version"], "v1");
         let agg = aggregated(false, AggregatedVersion::V2);
-        assert!(agg["items"].as_array().unwrap().iter().any(|g| g["metadata"]["name"] == "apps"));
+        assert!(agg["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["metadata"]["name"] == "apps"));
         let core_agg = aggregated(true, AggregatedVersion::V2);
         assert_eq!(core_agg["items"].as_array().unwrap().len(), 1);
     }

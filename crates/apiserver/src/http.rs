@@ -86,10 +86,12 @@ where
 {
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::TooLarge(
-            format!("limit is {MAX_BODY_BYTES}"),
-        )),
-        Err(e) => Err(ApiError::BadRequest(format!("error reading request body: {e}"))),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::TooLarge(format!("limit is {MAX_BODY_BYTES}")))
+        }
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "error reading request body: {e}"
+        ))),
     }
 }
 
@@ -131,9 +133,7 @@ pub fn negotiate(accept: Option<&str>) -> Result<Representation, ApiError> {
         }
         match param("as") {
             None => return Ok(Representation::Json),
-            Some("Table") if param("g") == Some("meta.k8s.io") => {
-                return Ok(Representation::Table)
-            }
+            Some("Table") if param("g") == Some("meta.k8s.io") => return Ok(Representation::Table),
             Some("PartialObjectMetadata" | "PartialObjectMetadataList")
                 if param("g") == Some("meta.k8s.io") =>
             {
@@ -143,8 +143,7 @@ pub fn negotiate(accept: Option<&str>) -> Result<Representation, ApiError> {
         }
     }
     Err(ApiError::NotAcceptable(
-        "only the following media types are accepted: application/json, application/yaml"
-            .into(),
+        "only the following media types are accepted: application/json, application/yaml".into(),
     ))
 }
 

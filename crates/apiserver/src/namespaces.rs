@@ -46,9 +46,9 @@ async fn namespace_change(
 }
 
 async fn sweep(app: &App) {
-    let snap = app
-        .cache
-        .snapshot("/registry/namespaces/", None, |o| o["metadata"]["deletionTimestamp"].is_string());
+    let snap = app.cache.snapshot("/registry/namespaces/", None, |o| {
+        o["metadata"]["deletionTimestamp"].is_string()
+    });
     for (_, ns) in snap.items {
         if let Some(name) = ns["metadata"]["name"].as_str() {
             if let Err(e) = finish(app, name, &ns).await {
@@ -82,9 +82,13 @@ async fn finish(app: &App, name: &str, ns: &Value) -> Result<(), crate::status::
     if remaining > 0 {
         return Ok(());
     }
-    let namespaces = by_group_version_resource("", "v1", "namespaces").expect("namespaces registered");
+    let namespaces =
+        by_group_version_resource("", "v1", "namespaces").expect("namespaces registered");
     let scope = ResourceScope::new(namespaces);
-    let spec_finalizers = ns["spec"]["finalizers"].as_array().map(Vec::len).unwrap_or(0);
+    let spec_finalizers = ns["spec"]["finalizers"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
     if spec_finalizers > 0 {
         app.objects
             .update_with(&scope, None, name, |old| {
@@ -97,7 +101,10 @@ async fn finish(app: &App, name: &str, ns: &Value) -> Result<(), crate::status::
             })
             .await?;
     }
-    let meta_finalizers = ns["metadata"]["finalizers"].as_array().map(Vec::len).unwrap_or(0);
+    let meta_finalizers = ns["metadata"]["finalizers"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
     if meta_finalizers == 0 {
         match app.store.delete(&scope.key(None, name), None).await {
             Ok(_) | Err(skiff_store::Error::NotFound(_)) => {}

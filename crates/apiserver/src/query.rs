@@ -21,7 +21,10 @@ impl Query {
         let mut values: HashMap<String, Vec<String>> = HashMap::new();
         if let Some(q) = query {
             for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-                values.entry(k.into_owned()).or_default().push(v.into_owned());
+                values
+                    .entry(k.into_owned())
+                    .or_default()
+                    .push(v.into_owned());
             }
         }
         Query { values }
@@ -178,7 +181,9 @@ impl ListOptions {
                 "Forbidden: resourceVersionMatch is forbidden when continue is provided",
             );
         }
-        if self.version_match == VersionMatch::Exact && self.resource_version.as_deref() == Some("0") {
+        if self.version_match == VersionMatch::Exact
+            && self.resource_version.as_deref() == Some("0")
+        {
             return invalid(
                 "resourceVersionMatch",
                 "Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
@@ -278,8 +283,8 @@ pub struct DeleteOptions {
 }
 
 impl DeleteOptions {
-    /// Query parameters first, then a JSON body (kubectl sends the options as the body of
-    /// DELETE) overrides what it sets.
+    /// Query parameters first, then a JSON or protobuf (`k8s\0` magic) body (kubectl and
+    /// client-go send the options as the body of DELETE) overrides what it sets.
     pub fn parse(q: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
         let mut o = DeleteOptions {
             dry_run: parse_dry_run(q)?,
@@ -296,9 +301,15 @@ impl DeleteOptions {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(o);
         }
-        let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::BadRequest(format!("error decoding DeleteOptions body: {e}"))
-        })?;
+        let v: serde_json::Value = if crate::protobuf::is_protobuf(body) {
+            crate::protobuf::decode_object(body).map_err(|e| {
+                ApiError::BadRequest(format!("error decoding DeleteOptions body: {e}"))
+            })?
+        } else {
+            serde_json::from_slice(body).map_err(|e| {
+                ApiError::BadRequest(format!("error decoding DeleteOptions body: {e}"))
+            })?
+        };
         if let Some(g) = v.get("gracePeriodSeconds").and_then(|g| g.as_i64()) {
             o.grace_period_seconds = Some(g);
         }
@@ -369,7 +380,9 @@ mod tests {
         assert_eq!(o.propagation, Some(Propagation::Foreground));
         assert_eq!(o.precondition_uid.as_deref(), Some("u1"));
         assert!(DeleteOptions::parse(&q, b"{not json").is_err());
-        assert!(DeleteOptions::parse(&Query::parse(Some("propagationPolicy=Sometimes")), b"").is_err());
+        assert!(
+            DeleteOptions::parse(&Query::parse(Some("propagationPolicy=Sometimes")), b"").is_err()
+        );
     }
 
     #[test]

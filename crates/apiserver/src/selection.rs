@@ -44,7 +44,10 @@ fn kind_fields(resource: &Resource) -> &'static [(&'static str, &'static [&'stat
             ("involvedObject.namespace", &["involvedObject", "namespace"]),
             ("involvedObject.name", &["involvedObject", "name"]),
             ("involvedObject.uid", &["involvedObject", "uid"]),
-            ("involvedObject.apiVersion", &["involvedObject", "apiVersion"]),
+            (
+                "involvedObject.apiVersion",
+                &["involvedObject", "apiVersion"],
+            ),
             (
                 "involvedObject.resourceVersion",
                 &["involvedObject", "resourceVersion"],
@@ -67,8 +70,7 @@ pub fn check_field_selector(resource: &Resource, selector: &FieldSelector) -> Re
     let extra = kind_fields(resource);
     for r in selector.requirements() {
         let f = r.field.as_str();
-        if f == "metadata.name" || f == "metadata.namespace" || extra.iter().any(|(n, _)| *n == f)
-        {
+        if f == "metadata.name" || f == "metadata.namespace" || extra.iter().any(|(n, _)| *n == f) {
             continue;
         }
         return Err(ApiError::BadRequest(format!(
@@ -167,8 +169,11 @@ mod tests {
         check_field_selector(pods, &sel.fields).unwrap();
         assert!(sel.matches(pods, &pod));
         let unscheduled = FieldSelector::parse("spec.nodeName=").unwrap();
-        assert!(!Selection { labels: LabelSelector::everything(), fields: unscheduled }
-            .matches(pods, &pod));
+        assert!(!Selection {
+            labels: LabelSelector::everything(),
+            fields: unscheduled
+        }
+        .matches(pods, &pod));
         let bad = FieldSelector::parse("spec.foo=1").unwrap();
         assert_eq!(
             check_field_selector(pods, &bad).unwrap_err().to_string(),

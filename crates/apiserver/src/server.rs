@@ -63,9 +63,7 @@ pub async fn serve(
     }
 }
 
-fn peer_identity(
-    tls: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
-) -> Option<Identity> {
+fn peer_identity(tls: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> Option<Identity> {
     let (_, conn) = tls.get_ref();
     let cert = conn.peer_certificates()?.first()?;
     let id = skiff_pki::identity_from_client_cert(cert.as_ref()).ok()?;

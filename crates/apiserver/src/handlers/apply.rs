@@ -69,15 +69,28 @@ pub async fn apply(ctx: &Ctx, opts: &WriteOptions, bytes: &[u8]) -> Result<Resp,
     let schema = schema_name(r).unwrap_or_default();
     let now = rfc3339(ctx.app.clock.now());
     let scope = ResourceScope::new(r);
-    let exists = match ctx.app.objects.current(&scope, ctx.namespace(), ctx.name()).await {
+    let exists = match ctx
+        .app
+        .objects
+        .current(&scope, ctx.namespace(), ctx.name())
+        .await
+    {
         Ok(_) => true,
         Err(ApiError::NotFound { .. }) => false,
         Err(e) => return Err(e),
     };
     let (obj, code) = if exists {
         let new = update_object(ctx, opts, |old| {
-            let mut new = ssa::apply(Some(old), &applied, &manager, opts.force, &now, &BuiltinListKeys, &schema)
-                .map_err(api_error)?;
+            let mut new = ssa::apply(
+                Some(old),
+                &applied,
+                &manager,
+                opts.force,
+                &now,
+                &BuiltinListKeys,
+                &schema,
+            )
+            .map_err(api_error)?;
             if let Some(m) = new["metadata"].as_object_mut() {
                 m.remove("resourceVersion");
             }
@@ -86,9 +99,27 @@ pub async fn apply(ctx: &Ctx, opts: &WriteOptions, bytes: &[u8]) -> Result<Resp,
         .await?;
         (new, StatusCode::OK)
     } else {
-        let mut new = ssa::apply(None, &applied, &manager, opts.force, &now, &BuiltinListKeys, &schema)
-            .map_err(api_error)?;
-        (create_object(ctx, &mut new, opts).await?, StatusCode::CREATED)
+        let mut new = ssa::apply(
+            None,
+            &applied,
+            &manager,
+            opts.force,
+            &now,
+            &BuiltinListKeys,
+            &schema,
+        )
+        .map_err(api_error)?;
+        (
+            create_object(ctx, &mut new, opts).await?,
+            StatusCode::CREATED,
+        )
     };
-    Ok(render::object(r, code, &obj, repr, &ctx.query, ctx.app.clock.now()))
+    Ok(render::object(
+        r,
+        code,
+        &obj,
+        repr,
+        &ctx.query,
+        ctx.app.clock.now(),
+    ))
 }

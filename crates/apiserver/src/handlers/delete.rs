@@ -33,13 +33,28 @@ where
     let repr = h::negotiate(ctx.accept.as_deref())?;
     let (obj, code) = delete_object(ctx, ctx.namespace(), ctx.name(), &opts).await?;
     let r = ctx.resource;
-    if code == StatusCode::ACCEPTED || returns_object(r.group, r.plural) || obj["metadata"]["deletionTimestamp"].is_string() {
+    if code == StatusCode::ACCEPTED
+        || returns_object(r.group, r.plural)
+        || obj["metadata"]["deletionTimestamp"].is_string()
+    {
         let obj = render::as_served(r, &Arc::new(obj));
-        return Ok(render::object(r, StatusCode::OK, &obj, repr, &ctx.query, ctx.app.clock.now()));
+        return Ok(render::object(
+            r,
+            StatusCode::OK,
+            &obj,
+            repr,
+            &ctx.query,
+            ctx.app.clock.now(),
+        ));
     }
     Ok(h::json(
         StatusCode::OK,
-        &h::success_status(ctx.name(), r.group, r.plural, obj["metadata"]["uid"].as_str()),
+        &h::success_status(
+            ctx.name(),
+            r.group,
+            r.plural,
+            obj["metadata"]["uid"].as_str(),
+        ),
     ))
 }
 
@@ -84,7 +99,9 @@ pub async fn delete_object(
             .is_some_and(|f| !f.is_empty())
             || (resource.group.is_empty()
                 && resource.plural == "namespaces"
-                && old["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()));
+                && old["spec"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|f| !f.is_empty()));
         if has_finalizers || graceful.is_some() {
             if old["metadata"]["deletionTimestamp"].is_string() {
                 return Ok((old, StatusCode::OK));
@@ -101,7 +118,12 @@ pub async fn delete_object(
             if opts.dry_run {
                 return Ok((marked, StatusCode::OK));
             }
-            match ctx.app.objects.replace_at(&scope, ns, name, marked, rev).await {
+            match ctx
+                .app
+                .objects
+                .replace_at(&scope, ns, name, marked, rev)
+                .await
+            {
                 Ok(v) => return Ok((v, StatusCode::OK)),
                 Err(ApiError::Conflict { .. }) => continue,
                 Err(e) => return Err(e),
@@ -163,7 +185,10 @@ where
     let opts = DeleteOptions::parse(&ctx.query, &bytes)?;
     let list = ListOptions::parse(&ctx.query)?;
     let sel = crate::handlers::read::selection(ctx, &list)?;
-    ctx.app.cache.sync(crate::handlers::read::CACHE_WAIT).await?;
+    ctx.app
+        .cache
+        .sync(crate::handlers::read::CACHE_WAIT)
+        .await?;
     let prefix = skiff_api::resources::storage_prefix(ctx.resource, ctx.namespace());
     let snap = ctx
         .app
@@ -173,7 +198,14 @@ where
     for (_, obj) in snap.items {
         let ns = obj["metadata"]["namespace"].as_str().map(str::to_string);
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
-        match delete_object(ctx, ns.as_deref().filter(|_| ctx.resource.namespaced), &name, &opts).await {
+        match delete_object(
+            ctx,
+            ns.as_deref().filter(|_| ctx.resource.namespaced),
+            &name,
+            &opts,
+        )
+        .await
+        {
             Ok((o, _)) => deleted.push(Arc::new(o)),
             Err(ApiError::NotFound { .. }) => {}
             Err(e) => return Err(e),

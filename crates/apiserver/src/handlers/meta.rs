@@ -18,7 +18,9 @@ pub fn discovery(app: &App, target: Target, accept: Option<&str>) -> Result<Resp
         (Target::LegacyVersions, Some(v)) => {
             return Ok(aggregated_resp(discovery::aggregated(true, v), v))
         }
-        (Target::Groups, Some(v)) => return Ok(aggregated_resp(discovery::aggregated(false, v), v)),
+        (Target::Groups, Some(v)) => {
+            return Ok(aggregated_resp(discovery::aggregated(false, v), v))
+        }
         (Target::LegacyVersions, None) => discovery::core_versions(&format!(
             "{}:{}",
             app.config.advertise_address, app.config.https_port
@@ -64,7 +66,12 @@ pub fn openapi(
                 "only the following media types are accepted: application/json".into(),
             ));
         }
-        return Ok(cached(openapi::v2(), openapi::v2_etag(), if_none_match, false));
+        return Ok(cached(
+            openapi::v2(),
+            openapi::v2_etag(),
+            if_none_match,
+            false,
+        ));
     }
     let rest = path.trim_start_matches("/openapi/v3").trim_matches('/');
     if rest.is_empty() {

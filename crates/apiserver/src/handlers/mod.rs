@@ -55,7 +55,11 @@ impl Ctx {
     }
 
     pub fn key(&self) -> String {
-        skiff_api::resources::storage_key(self.resource, self.namespace().unwrap_or(""), self.name())
+        skiff_api::resources::storage_key(
+            self.resource,
+            self.namespace().unwrap_or(""),
+            self.name(),
+        )
     }
 }
 

@@ -62,7 +62,9 @@ pub async fn list(ctx: &Ctx) -> Result<Resp, ApiError> {
     } else {
         let rv = opts.resource_version_number()?;
         match (rv, opts.version_match) {
-            (Some(rv), VersionMatch::Exact) => store_page(ctx, &prefix, &sel, limit, None, rv).await?,
+            (Some(rv), VersionMatch::Exact) => {
+                store_page(ctx, &prefix, &sel, limit, None, rv).await?
+            }
             (rv, _) => {
                 match rv {
                     None => {

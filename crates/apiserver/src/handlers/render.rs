@@ -77,7 +77,10 @@ pub fn object(
                     .to_string(),
                 ..Default::default()
             };
-            h::json(code, &table(resource, &[Arc::new(obj.clone())], &meta, query, now))
+            h::json(
+                code,
+                &table(resource, &[Arc::new(obj.clone())], &meta, query, now),
+            )
         }
     }
 }

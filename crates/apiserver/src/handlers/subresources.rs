@@ -46,8 +46,14 @@ where
             let ct = ctx.content_type.clone().unwrap_or_default();
             let schema = crate::handlers::write::schema_name(ctx.resource);
             let new = write_status(&ctx, &opts, |old| {
-                crate::handlers::write::apply_patch(&ct, schema.as_deref(), old, &bytes, opts.field_validation)
-                    .map(|(v, _)| v)
+                crate::handlers::write::apply_patch(
+                    &ct,
+                    schema.as_deref(),
+                    old,
+                    &bytes,
+                    opts.field_validation,
+                )
+                .map(|(v, _)| v)
             })
             .await?;
             respond(&ctx, StatusCode::OK, &new)
@@ -56,7 +62,11 @@ where
             let (obj, _) = ctx
                 .app
                 .objects
-                .current(&ResourceScope::new(ctx.resource), ctx.namespace(), ctx.name())
+                .current(
+                    &ResourceScope::new(ctx.resource),
+                    ctx.namespace(),
+                    ctx.name(),
+                )
                 .await?;
             Ok(h::json(StatusCode::OK, &scale_of(&obj)))
         }
@@ -88,7 +98,9 @@ where
                         causes: vec![crate::status::Cause {
                             reason: "FieldValueInvalid".into(),
                             field: "spec.replicas".into(),
-                            message: format!("Invalid value: {replicas}: must be greater than or equal to 0"),
+                            message: format!(
+                                "Invalid value: {replicas}: must be greater than or equal to 0"
+                            ),
                         }],
                     });
                 }
@@ -124,7 +136,11 @@ where
             let (obj, _) = ctx
                 .app
                 .objects
-                .current(&ResourceScope::new(ctx.resource), ctx.namespace(), ctx.name())
+                .current(
+                    &ResourceScope::new(ctx.resource),
+                    ctx.namespace(),
+                    ctx.name(),
+                )
                 .await?;
             let node = obj["spec"]["nodeName"].as_str().unwrap_or("");
             Err(ApiError::ServiceUnavailable(if node.is_empty() {
@@ -142,7 +158,14 @@ where
 fn respond(ctx: &Ctx, code: StatusCode, obj: &Value) -> Result<Resp, ApiError> {
     let repr = h::negotiate(ctx.accept.as_deref())?;
     let obj = render::as_served(ctx.resource, &Arc::new(obj.clone()));
-    Ok(render::object(ctx.resource, code, &obj, repr, &ctx.query, ctx.app.clock.now()))
+    Ok(render::object(
+        ctx.resource,
+        code,
+        &obj,
+        repr,
+        &ctx.query,
+        ctx.app.clock.now(),
+    ))
 }
 
 /// Writes only the status of `f`'s result over the current object.
@@ -152,7 +175,11 @@ where
 {
     let scope = ResourceScope::new(ctx.resource);
     if opts.dry_run {
-        let (old, _) = ctx.app.objects.current(&scope, ctx.namespace(), ctx.name()).await?;
+        let (old, _) = ctx
+            .app
+            .objects
+            .current(&scope, ctx.namespace(), ctx.name())
+            .await?;
         let mut new = old.clone();
         new["status"] = f(&old)?["status"].clone();
         return Ok(new);
@@ -311,13 +338,21 @@ where
     let eviction = decode_body(ctx.content_type.as_deref(), &bytes)?;
     let scope = ResourceScope::new(ctx.resource);
     let ns = ctx.namespace().unwrap_or("default").to_string();
-    let (pod, _) = ctx.app.objects.current(&scope, Some(&ns), ctx.name()).await?;
+    let (pod, _) = ctx
+        .app
+        .objects
+        .current(&scope, Some(&ns), ctx.name())
+        .await?;
     let labels = crate::selection::labels_of(&pod);
     let phase = pod["status"]["phase"].as_str().unwrap_or("");
     // Pods that are done or already going do not count against budgets.
-    let counts = !matches!(phase, "Succeeded" | "Failed") && !pod["metadata"]["deletionTimestamp"].is_string();
+    let counts = !matches!(phase, "Succeeded" | "Failed")
+        && !pod["metadata"]["deletionTimestamp"].is_string();
     if counts {
-        ctx.app.cache.sync(crate::handlers::read::CACHE_WAIT).await?;
+        ctx.app
+            .cache
+            .sync(crate::handlers::read::CACHE_WAIT)
+            .await?;
         let snap = ctx.app.cache.snapshot(
             &format!("/registry/poddisruptionbudgets/{ns}/"),
             None,

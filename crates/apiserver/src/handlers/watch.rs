@@ -150,7 +150,9 @@ pub async fn watch(ctx: &Ctx) -> Result<Resp, ApiError> {
                 return;
             }
         }
-        let Subscription { backlog, mut live, .. } = sub;
+        let Subscription {
+            backlog, mut live, ..
+        } = sub;
         for c in backlog {
             last_rv = last_rv.max(c.revision);
             if let Some((t, obj)) = filter.event(&c) {
