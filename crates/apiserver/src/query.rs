@@ -283,8 +283,8 @@ pub struct DeleteOptions {
 }
 
 impl DeleteOptions {
-    /// Query parameters first, then a JSON body (kubectl sends the options as the body of
-    /// DELETE) overrides what it sets.
+    /// Query parameters first, then a JSON or protobuf (`k8s\0` magic) body (kubectl and
+    /// client-go send the options as the body of DELETE) overrides what it sets.
     pub fn parse(q: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
         let mut o = DeleteOptions {
             dry_run: parse_dry_run(q)?,
@@ -301,8 +301,15 @@ impl DeleteOptions {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(o);
         }
-        let v: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::BadRequest(format!("error decoding DeleteOptions body: {e}")))?;
+        let v: serde_json::Value = if crate::protobuf::is_protobuf(body) {
+            crate::protobuf::decode_object(body).map_err(|e| {
+                ApiError::BadRequest(format!("error decoding DeleteOptions body: {e}"))
+            })?
+        } else {
+            serde_json::from_slice(body).map_err(|e| {
+                ApiError::BadRequest(format!("error decoding DeleteOptions body: {e}"))
+            })?
+        };
         if let Some(g) = v.get("gracePeriodSeconds").and_then(|g| g.as_i64()) {
             o.grace_period_seconds = Some(g);
         }

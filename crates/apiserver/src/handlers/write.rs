@@ -16,12 +16,15 @@ use crate::objects::{prepare_update, ResourceScope};
 use crate::query::{FieldValidation, WriteOptions};
 use crate::status::ApiError;
 
-/// Parses a request body as JSON, or YAML when the content type says so.
+/// Parses a request body as JSON, YAML or Kubernetes protobuf, as the content type says
+/// (subresource bodies: status, scale, binding, eviction).
 pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
     let ct = content_type
         .unwrap_or("application/json")
         .to_ascii_lowercase();
-    let v: Value = if ct.starts_with("application/yaml") || ct.contains("yaml") {
+    let v: Value = if ct.starts_with(crate::protobuf::CONTENT_TYPE) {
+        crate::protobuf::decode_object(body).map_err(ApiError::BadRequest)?
+    } else if ct.starts_with("application/yaml") || ct.contains("yaml") {
         serde_yaml::from_slice(body)
             .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?
     } else if ct.starts_with("application/json") || ct.starts_with("*/*") || ct.is_empty() {
@@ -32,7 +35,9 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, Api
             ))
         })?
     } else {
-        return Err(ApiError::UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".to_string()));
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
+        )));
     };
     if !v.is_object() {
         return Err(ApiError::BadRequest(
@@ -315,13 +320,19 @@ pub fn decode_object(
             r.kind, r.version, r.kind
         ))
     };
+    if ct.starts_with(crate::protobuf::CONTENT_TYPE) {
+        // Protobuf has no unknown or duplicate fields to report: fieldValidation does not
+        // apply (as upstream).
+        let obj = crate::protobuf::decode_object(bytes).map_err(cannot)?;
+        return Ok((obj, Vec::new()));
+    }
     let decoded = if ct.contains("yaml") {
         crate::decode::decode_yaml(bytes, &schema)
     } else if ct.starts_with("application/json") || ct.starts_with("*/*") || ct.is_empty() {
         crate::decode::decode(bytes, &schema)
     } else {
         return Err(ApiError::UnsupportedMediaType(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".into(),
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf".into(),
         ));
     }
     .map_err(|e| cannot(e.message()))?;
