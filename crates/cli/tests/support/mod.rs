@@ -30,8 +30,14 @@ impl Server {
     }
 
     pub fn start_with(extra: &[&str]) -> Server {
+        Self::start_in(tempfile::tempdir().expect("tempdir"), extra)
+    }
+
+    /// Starts a server in a data directory the caller prepared (for instance with another
+    /// server's `tls/` and `token`, so both serve one cluster).
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
         let mut s = Server {
-            dir: tempfile::tempdir().expect("tempdir"),
+            dir,
             port: free_port(),
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -78,7 +84,11 @@ impl Server {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "server not ready:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "server not ready:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -155,7 +165,11 @@ pub fn kubectl(bin: &Path, server: &Server, args: &[&str], stdin: Option<&str>) 
         )))
         .args(args)
         .env_remove("KUBECONFIG")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("run kubectl");
