@@ -168,11 +168,11 @@ pub async fn run(args: BenchStoreArgs) -> anyhow::Result<()> {
 // Glue: the phases.
 
 /// Timings shared by the phases.
-struct Plan {
-    measure: Duration,
-    warmup: Duration,
-    watch_writes: usize,
-    watch_period: Duration,
+pub(crate) struct Plan {
+    pub(crate) measure: Duration,
+    pub(crate) warmup: Duration,
+    pub(crate) watch_writes: usize,
+    pub(crate) watch_period: Duration,
 }
 
 /// Starts etcd, measures it, and stops it (dropping the process kills it).
@@ -191,9 +191,15 @@ async fn measure_etcd(plan: &Plan) -> anyhow::Result<BackendFigures> {
 async fn measure_backend(store: Arc<dyn Store>, plan: &Plan) -> anyhow::Result<BackendFigures> {
     let mut writes = Vec::new();
     for writers in [FEW_WRITERS, MANY_WRITERS] {
-        let rate = measure_writes(store.clone(), &format!("/bench/w{writers}"), writers, plan)
-            .await
-            .with_context(|| format!("write phase with {writers} writers"))?;
+        let rate = measure_writes(
+            store.clone(),
+            &format!("/bench/w{writers}"),
+            writers,
+            VALUE_BYTES,
+            plan,
+        )
+        .await
+        .with_context(|| format!("write phase with {writers} writers"))?;
         progress(&format!(
             "  {writers:>2} writer(s): {rate:>10.1} durable writes/s"
         ));
@@ -216,21 +222,22 @@ async fn measure_backend(store: Arc<dyn Store>, plan: &Plan) -> anyhow::Result<B
     })
 }
 
-/// `writers` tasks each create one key under `prefix` and keep updating it; returns the
-/// acknowledged writes per second over the measured window.
-async fn measure_writes(
+/// `writers` tasks each create one key under `prefix` and keep updating it with values of
+/// `value_bytes` bytes; returns the acknowledged writes per second over the measured window.
+pub(crate) async fn measure_writes(
     store: Arc<dyn Store>,
     prefix: &str,
     writers: usize,
+    value_bytes: usize,
     plan: &Plan,
 ) -> anyhow::Result<f64> {
     let acked = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = JoinSet::new();
+    let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
     for w in 0..writers {
         let (store, acked, stop) = (store.clone(), acked.clone(), stop.clone());
         let key = format!("{prefix}/{w:03}");
-        let value = value_of(w as u64);
+        let value = sized_value(w as u64, value_bytes);
         tasks.spawn(async move {
             let mut revision = store
                 .create(&key, value.clone())
@@ -247,7 +254,19 @@ async fn measure_writes(
             anyhow::Ok(())
         });
     }
-    // A writer that fails early ends the phase at once instead of after the full window.
+    rate_over_window(&acked, &stop, tasks, plan, "writer").await
+}
+
+/// The rate at which `acked` grows over the plan's measured window (after its warm-up) while
+/// `tasks` (named `who` in errors) run; then sets `stop` and waits for every task. A task
+/// that ends before the window does (failing or not) ends the phase at once with an error.
+pub(crate) async fn rate_over_window(
+    acked: &AtomicU64,
+    stop: &AtomicBool,
+    mut tasks: JoinSet<anyhow::Result<()>>,
+    plan: &Plan,
+    who: &str,
+) -> anyhow::Result<f64> {
     let window = async {
         tokio::time::sleep(plan.warmup).await;
         let (c0, t0) = (acked.load(Ordering::SeqCst), Instant::now());
@@ -259,14 +278,14 @@ async fn measure_writes(
         r = window => Ok(r),
         Some(joined) = tasks.join_next() => Err(match joined {
             Ok(Err(e)) => e,
-            Ok(Ok(())) => anyhow!("a writer stopped before the end of the phase"),
-            Err(e) => anyhow!("a writer task failed: {e}"),
+            Ok(Ok(())) => anyhow!("a {who} stopped before the end of the phase"),
+            Err(e) => anyhow!("a {who} task failed: {e}"),
         }),
     };
     stop.store(true, Ordering::SeqCst);
     let measured = measured?;
     while let Some(joined) = tasks.join_next().await {
-        joined.context("a writer task failed")??;
+        joined.with_context(|| format!("a {who} task failed"))??;
     }
     Ok(measured)
 }
@@ -464,12 +483,12 @@ async fn measure_churn(updates: u64) -> anyhow::Result<ChurnFigures> {
 }
 
 /// A line of progress on stderr.
-fn progress(line: &str) {
+pub(crate) fn progress(line: &str) {
     eprintln!("{line}");
 }
 
 /// The executable `name` in a directory of `PATH`, if any.
-fn find_on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
@@ -545,7 +564,7 @@ impl Report {
 }
 
 /// Events per second; 0 for an empty interval.
-fn rate(count: u64, elapsed: Duration) -> f64 {
+pub(crate) fn rate(count: u64, elapsed: Duration) -> f64 {
     let secs = elapsed.as_secs_f64();
     if secs > 0.0 {
         count as f64 / secs
@@ -561,7 +580,7 @@ fn ratio(a: f64, b: f64) -> Option<f64> {
 
 /// The `p`-th percentile (0 < p <= 100) of ascending `sorted` by the nearest-rank method:
 /// the smallest value with at least p% of the values at or below it.
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() || !(p > 0.0 && p <= 100.0) {
         return None;
     }
@@ -612,8 +631,13 @@ fn keys_of_writer(w: usize, writers: usize, keys: usize) -> Vec<usize> {
 
 /// A value of exactly [`VALUE_BYTES`] bytes that depends on `seed`.
 fn value_of(seed: u64) -> Bytes {
+    sized_value(seed, VALUE_BYTES)
+}
+
+/// A value of exactly `len` bytes that depends on `seed`.
+fn sized_value(seed: u64, len: usize) -> Bytes {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let bytes = (0..VALUE_BYTES)
+    let bytes = (0..len)
         .map(|_| {
             // xorshift64: cheap, not all-equal bytes.
             x ^= x << 13;
@@ -626,7 +650,7 @@ fn value_of(seed: u64) -> Bytes {
 }
 
 /// `x` rounded to `digits` decimals (JSON friendliness); None and non-finite become null.
-fn rounded(x: Option<f64>, digits: i32) -> Value {
+pub(crate) fn rounded(x: Option<f64>, digits: i32) -> Value {
     match x {
         Some(x) if x.is_finite() => {
             let scale = 10f64.powi(digits);
@@ -671,7 +695,7 @@ fn report_json(r: &Report) -> Value {
 }
 
 /// "ok" when `value` meets the goal, "MISSED" when not, "n/a" when there is no value.
-fn verdict(value: Option<f64>, goal: f64, at_least: bool) -> &'static str {
+pub(crate) fn verdict(value: Option<f64>, goal: f64, at_least: bool) -> &'static str {
     match value {
         None => "n/a",
         Some(v) if (at_least && v >= goal) || (!at_least && v <= goal) => "ok",
@@ -680,7 +704,7 @@ fn verdict(value: Option<f64>, goal: f64, at_least: bool) -> &'static str {
 }
 
 /// `x` with `digits` decimals, or "-".
-fn fmt_opt(x: Option<f64>, digits: usize) -> String {
+pub(crate) fn fmt_opt(x: Option<f64>, digits: usize) -> String {
     match x {
         Some(x) if x.is_finite() => format!("{x:.digits$}"),
         _ => "-".to_string(),
@@ -704,7 +728,7 @@ fn human_bytes(n: u64) -> String {
 }
 
 /// Rows as columns: the first left-aligned, the others right-aligned, two spaces apart.
-fn align(rows: &[Vec<String>]) -> String {
+pub(crate) fn align(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -846,7 +870,7 @@ fn render_table(r: &Report) -> String {
 }
 
 /// A number of seconds for clap: finite, at least 0, at most a day.
-fn parse_seconds(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_seconds(s: &str) -> Result<f64, String> {
     let x: f64 = s.parse().map_err(|e| format!("{e}"))?;
     if x.is_finite() && (0.0..=86_400.0).contains(&x) {
         Ok(x)
@@ -856,7 +880,7 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
 }
 
 /// A number of seconds for clap that must be above 0.
-fn parse_positive_seconds(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_positive_seconds(s: &str) -> Result<f64, String> {
     match parse_seconds(s)? {
         x if x > 0.0 => Ok(x),
         _ => Err("expected a number of seconds above 0".into()),
@@ -969,6 +993,7 @@ mod tests {
     #[test]
     fn values_are_one_kib_and_vary() {
         assert_eq!(value_of(1).len(), VALUE_BYTES);
+        assert_eq!(sized_value(3, 217).len(), 217);
         assert_ne!(value_of(1), value_of(2));
         let v = value_of(0);
         assert!(v.iter().any(|&b| b != v[0]));

@@ -1,6 +1,8 @@
 //! The `skiff` binary: a thin clap front over the crates. Each subcommand lives in its own
 //! module; this file only parses arguments, sets up logging and dispatches.
 
+mod api_client;
+mod bench_api;
 mod bench_store;
 mod server_cmd;
 mod store_cmd;
@@ -30,6 +32,8 @@ enum Command {
 enum BenchCommand {
     /// Durable writes/s and watch latency of the embedded store and of a real etcd.
     Store(bench_store::BenchStoreArgs),
+    /// Creates/s, LIST and watch latency, and memory of a real `skiff server`, against etcd.
+    Api(bench_api::BenchApiArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +57,7 @@ fn main() -> std::process::ExitCode {
             Command::Server(args) => server_cmd::run(args).await,
             Command::Store(args) => store_cmd::run(args).await,
             Command::Bench(BenchCommand::Store(args)) => bench_store::run(args).await,
+            Command::Bench(BenchCommand::Api(args)) => bench_api::run(args).await,
         }
     });
     match result {

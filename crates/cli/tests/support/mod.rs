@@ -30,8 +30,14 @@ impl Server {
     }
 
     pub fn start_with(extra: &[&str]) -> Server {
+        Self::start_in(tempfile::tempdir().expect("tempdir"), extra)
+    }
+
+    /// Starts a server in a data directory the caller prepared (for instance with another
+    /// server's `tls/` and `token`, so both serve one cluster).
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
         let mut s = Server {
-            dir: tempfile::tempdir().expect("tempdir"),
+            dir,
             port: free_port(),
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
