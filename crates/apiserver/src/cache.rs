@@ -14,7 +14,7 @@
 //! current watchers are ended, so they come back and resume or re-list, as clients of
 //! upstream do.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,7 +81,9 @@ pub struct Snapshot {
 pub struct WatchCache {
     store: Arc<dyn Store>,
     state: RwLock<State>,
-    live: RwLock<broadcast::Sender<Arc<Change>>>,
+    /// One broadcast per resource (`/registry/<resource>/`): a watcher is woken only by
+    /// changes to the resource it watches.
+    live: RwLock<HashMap<String, broadcast::Sender<Arc<Change>>>>,
     progress: watch::Sender<i64>,
     window_size: usize,
 }
@@ -105,7 +107,6 @@ impl WatchCache {
         window_size: usize,
     ) -> Result<Arc<WatchCache>, skiff_store::Error> {
         let (objects, revision) = load(store.as_ref()).await?;
-        let (tx, _) = broadcast::channel(BROADCAST_CAPACITY);
         let (progress, _) = watch::channel(revision);
         let cache = Arc::new(WatchCache {
             store,
@@ -115,7 +116,7 @@ impl WatchCache {
                 window_start: revision,
                 window: VecDeque::new(),
             }),
-            live: RwLock::new(tx),
+            live: RwLock::new(HashMap::new()),
             progress,
             window_size,
         });
@@ -190,9 +191,23 @@ impl WatchCache {
         (st.objects.get(key).cloned(), st.revision)
     }
 
-    /// Subscribes to changes after `from` (exclusive); `Err(Expired)` when `from` is older
-    /// than the window.
-    pub fn subscribe_after(&self, from: i64) -> Result<Subscription, ApiError> {
+    /// The live broadcast of the resource `prefix` belongs to.
+    fn receiver(&self, prefix: &str) -> broadcast::Receiver<Arc<Change>> {
+        let group = resource_prefix(prefix).to_string();
+        if let Some(tx) = self.live.read().get(&group) {
+            return tx.subscribe();
+        }
+        self.live
+            .write()
+            .entry(group)
+            .or_insert_with(|| broadcast::channel(BROADCAST_CAPACITY).0)
+            .subscribe()
+    }
+
+    /// Subscribes to changes under `prefix` after `from` (exclusive); `Err(Expired)` when
+    /// `from` is older than the window. The backlog holds only changes under `prefix`; live
+    /// changes are those of its resource (the caller filters further).
+    pub fn subscribe_after(&self, prefix: &str, from: i64) -> Result<Subscription, ApiError> {
         let st = self.state.read();
         if from < st.window_start {
             return Err(ApiError::Expired(format!(
@@ -200,11 +215,11 @@ impl WatchCache {
                 st.window_start + 1
             )));
         }
-        let live = self.live.read().subscribe();
+        let live = self.receiver(prefix);
         let backlog = st
             .window
             .iter()
-            .filter(|c| c.revision > from)
+            .filter(|c| c.revision > from && c.key.starts_with(prefix))
             .cloned()
             .collect();
         Ok(Subscription {
@@ -217,7 +232,7 @@ impl WatchCache {
     /// A snapshot of `prefix` and a subscription to every change after it, atomically.
     pub fn snapshot_and_subscribe(&self, prefix: &str) -> (Snapshot, Subscription) {
         let st = self.state.read();
-        let live = self.live.read().subscribe();
+        let live = self.receiver(prefix);
         let items = st
             .objects
             .range(prefix.to_string()..)
@@ -294,8 +309,10 @@ impl WatchCache {
             }
             let live = self.live.read();
             for c in published {
-                // No receivers is fine.
-                let _ = live.send(c);
+                if let Some(tx) = live.get(resource_prefix(&c.key)) {
+                    // No receivers is fine.
+                    let _ = tx.send(c);
+                }
             }
             let rev = st.revision;
             self.progress.send_replace(rev);
@@ -310,10 +327,21 @@ impl WatchCache {
         st.revision = revision;
         st.window_start = revision;
         st.window.clear();
-        let (tx, _) = broadcast::channel(BROADCAST_CAPACITY);
-        *self.live.write() = tx;
+        // Dropping the senders ends every live watcher.
+        self.live.write().clear();
         self.progress.send_replace(revision);
         Ok(revision)
+    }
+}
+
+/// `/registry/<resource>/` of a key or prefix (the whole string when shorter).
+pub fn resource_prefix(key: &str) -> &str {
+    let Some(rest) = key.strip_prefix(REGISTRY_PREFIX) else {
+        return key;
+    };
+    match rest.find('/') {
+        Some(i) => &key[..REGISTRY_PREFIX.len() + i + 1],
+        None => key,
     }
 }
 
@@ -456,7 +484,7 @@ mod tests {
             snap.items[0].1["metadata"]["resourceVersion"],
             r0.to_string()
         );
-        let mut sub = cache.subscribe_after(r0).unwrap();
+        let mut sub = cache.subscribe_after("/registry/configmaps/", r0).unwrap();
         let r1 = put(
             &store,
             "/registry/configmaps/default/b",
@@ -475,8 +503,16 @@ mod tests {
         assert_eq!(c.object["metadata"]["name"], "a");
         cache.sync(Duration::from_secs(5)).await.unwrap();
         // Resume from r0: both changes come from the window.
-        let sub = cache.subscribe_after(r0).unwrap();
+        let sub = cache.subscribe_after("/registry/configmaps/", r0).unwrap();
         assert_eq!(sub.backlog.len(), 2);
+        assert_eq!(
+            resource_prefix("/registry/configmaps/default/a"),
+            "/registry/configmaps/"
+        );
+        assert_eq!(
+            resource_prefix("/registry/configmaps/"),
+            "/registry/configmaps/"
+        );
         // Writes outside /registry/ advance the revision without changes.
         let r3 = put(&store, "/skiff/other", serde_json::json!({})).await;
         cache.wait_for(r3, Duration::from_secs(5)).await.unwrap();
@@ -498,12 +534,12 @@ mod tests {
         }
         cache.sync(Duration::from_secs(5)).await.unwrap();
         assert!(matches!(
-            cache.subscribe_after(r0),
+            cache.subscribe_after("/registry/x/", r0),
             Err(ApiError::Expired(_))
         ));
         assert_eq!(
             cache
-                .subscribe_after(cache.revision() - 2)
+                .subscribe_after("/registry/x/", cache.revision() - 2)
                 .unwrap()
                 .backlog
                 .len(),

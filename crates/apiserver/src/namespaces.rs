@@ -18,7 +18,10 @@ use crate::objects::ResourceScope;
 pub async fn run(app: Arc<App>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
-        let Ok(mut sub) = app.cache.subscribe_after(app.cache.revision()) else {
+        let Ok(mut sub) = app
+            .cache
+            .subscribe_after("/registry/namespaces/", app.cache.revision())
+        else {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         };

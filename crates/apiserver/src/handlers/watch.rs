@@ -179,7 +179,7 @@ pub async fn watch(ctx: &Ctx) -> Result<Resp, ApiError> {
     } else {
         let n = rv.unwrap_or(0);
         cache.wait_for(n, CACHE_WAIT).await?;
-        sub = cache.subscribe_after(n)?;
+        sub = cache.subscribe_after(&filter.prefix, n)?;
         last_rv = n;
     }
     let timeout = match opts.timeout_seconds {
