@@ -33,19 +33,26 @@ pub async fn namespace_lifecycle(ctx: &Ctx, name: &str) -> Result<(), ApiError> 
         return Ok(());
     };
     let key = format!("/registry/namespaces/{ns}");
-    let found = ctx
-        .app
-        .store
-        .get(&key)
-        .await
-        .map_err(|e| ApiError::ServiceUnavailable(format!("storage: {e}")))?;
-    let Some(kv) = found else {
-        return Err(ApiError::NotFound {
-            resource: GroupResource::new("", "namespaces"),
-            name: ns.to_string(),
-        });
+    // The watch cache first (a namespace that is there stays there until it terminates,
+    // which the cache shows too); the store when the cache has not seen it (yet).
+    let nsobj: Value = match ctx.app.cache.get(&key).0 {
+        Some(v) => (*v).clone(),
+        None => {
+            let found = ctx
+                .app
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| ApiError::ServiceUnavailable(format!("storage: {e}")))?;
+            let Some(kv) = found else {
+                return Err(ApiError::NotFound {
+                    resource: GroupResource::new("", "namespaces"),
+                    name: ns.to_string(),
+                });
+            };
+            serde_json::from_slice(&kv.value).unwrap_or(Value::Null)
+        }
     };
-    let nsobj: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
     let terminating = nsobj["metadata"]["deletionTimestamp"].is_string()
         || nsobj["status"]["phase"] == "Terminating";
     // Events may still be written into a terminating namespace, as upstream allows.
