@@ -385,6 +385,26 @@ mod tests {
         );
     }
 
+    /// client-go sends DeleteOptions as protobuf when its content type is protobuf:
+    /// `gracePeriodSeconds: 0` (a pointer) must survive.
+    #[test]
+    fn delete_options_from_protobuf_body() {
+        let hex = "6b3873000a130a027631120d44656c6574654f7074696f6e731219080012040a027531220a\
+                   466f726567726f756e642a03416c6c1a002200";
+        let body: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let q = Query::parse(Some("gracePeriodSeconds=5"));
+        let o = DeleteOptions::parse(&q, &body).unwrap();
+        assert_eq!(o.grace_period_seconds, Some(0));
+        assert_eq!(o.propagation, Some(Propagation::Foreground));
+        assert_eq!(o.precondition_uid.as_deref(), Some("u1"));
+        assert!(o.dry_run);
+        let err = DeleteOptions::parse(&q, &body[..20]).unwrap_err();
+        assert!(format!("{err:?}").contains("error decoding DeleteOptions body"));
+    }
+
     #[test]
     fn write_options() {
         let o = WriteOptions::parse(&Query::parse(Some(

@@ -35,9 +35,9 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, Api
             ))
         })?
     } else {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
-        )));
+        return Err(ApiError::UnsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf".to_string(),
+        ));
     };
     if !v.is_object() {
         return Err(ApiError::BadRequest(
@@ -374,7 +374,9 @@ pub fn apply_patch(
 ) -> Result<(Value, Vec<String>), ApiError> {
     let ct = content_type.split(';').next().unwrap_or("").trim();
     let Some(kind) = crate::patch::PatchType::from_content_type(ct) else {
-        return Err(ApiError::UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json".to_string()));
+        return Err(ApiError::UnsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json".to_string(),
+        ));
     };
     let v = match validation {
         FieldValidation::Strict => crate::patch::FieldValidation::Strict,

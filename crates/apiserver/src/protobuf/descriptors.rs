@@ -81,8 +81,7 @@ pub struct Field {
     pub desc: &'static FieldDesc,
     /// The JSON (and proto) name: `podIPs`.
     pub json: String,
-    /// Whether a zero value is kept: the field is required (Go: no `omitempty`), or known to
-    /// be a pointer whose zero means something (see [`keeps_zero`]).
+    /// Whether a zero value (`""`, `0`, `false`, no bytes) is kept (see [`keeps_zero`]).
     pub keep_zero: bool,
     /// A Go struct embedded with `json:",inline"` (`VolumeSource` in `Volume`,
     /// `LocalObjectReference` in `SecretKeySelector`): a nested message in protobuf, its
@@ -149,7 +148,7 @@ fn build() -> HashMap<String, Message> {
                 .iter()
                 .map(|f| {
                     let (json, required, known) = json_name(f.name, schema);
-                    let keep_zero = required || keeps_zero(&lower, &json);
+                    let keep_zero = keeps_zero(desc.name, f.kind, &json, required);
                     let inline = schema.is_some_and(|p| !known && is_inline(f, p, &descs));
                     let unknown = schema.is_some() && !known && !inline;
                     let field = Field {
@@ -220,15 +219,15 @@ fn special_of(lower: &str, desc: &MessageDesc, has_schema: bool) -> Option<Speci
     })
 }
 
-/// Fields that are Go pointers whose zero value means something a client can ask for, where
-/// the protobuf encoding cannot tell "set to zero" from "a non-pointer field left at zero"
-/// (Go always encodes non-pointer fields). Every scalar of `DeleteOptions` is a pointer
-/// (`gracePeriodSeconds: 0` deletes at once); `replicas: 0` in a spec scales to nothing (a
-/// pointer in every workload spec; in `ScaleSpec` a zero and an absent value mean the same;
-/// in statuses it is a plain `omitempty` count).
-fn keeps_zero(message: &str, json: &str) -> bool {
-    message == "io.k8s.apimachinery.pkg.apis.meta.v1.deleteoptions"
-        || (json == "replicas" && message.ends_with("spec"))
+/// Whether a zero scalar of this field is kept: strings and bytes when the field is
+/// required (Go: no `omitempty`, `""` is written); numbers and booleans unless Go declares
+/// them without a pointer and with `omitempty` ([`super::omitempty`]): pointers keep an
+/// explicit `0` / `false`, which JSON writes too.
+fn keeps_zero(message: &str, kind: Kind, json: &str, required: bool) -> bool {
+    match kind {
+        Kind::String | Kind::Bytes | Kind::Message(_) => required,
+        _ => required || !super::omitempty::zero_is_unset(message, json),
+    }
 }
 
 /// The JSON name of a prost field (`pod_ips` -> `podIPs`) from the message's OpenAPI schema,

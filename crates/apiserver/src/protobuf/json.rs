@@ -6,8 +6,9 @@
 //! - a message field present on the wire becomes an object (`{}` when empty), absent ones are
 //!   left out; repeated fields become arrays (scalars packed or not), maps objects;
 //! - Go encodes every non-pointer scalar, set or not, so a scalar equal to its zero value
-//!   (`""`, `0`, `false`, no bytes) is left out unless the field is required (no `omitempty`
-//!   in Go) or a pointer known to mean something at zero (see `descriptors`);
+//!   (`""`, `0`, `false`, no bytes) is left out when Go's JSON would leave it out: strings
+//!   unless required, numbers and booleans when declared without a pointer and `omitempty`
+//!   (see `descriptors::keeps_zero`);
 //! - int64 as JSON numbers, `bytes` as base64, the special types as their JSON forms: `Time`
 //!   and `MicroTime` as RFC 3339 (a zero time, sent as an empty message, is left out as the
 //!   `null` Go writes would be), `Quantity` as its string, `IntOrString` as a number or a

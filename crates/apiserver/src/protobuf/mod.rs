@@ -10,10 +10,12 @@
 //! generated at build time from the `k8s-pb` crate ([`descriptors`]), without per-type code.
 //!
 //! Submodules: [`wire`] (the schemaless wire format), [`descriptors`] (the message table and
-//! JSON names), [`json`] (a message to JSON, special types).
+//! JSON names), [`json`] (a message to JSON, special types), [`omitempty`] (which zero
+//! numbers and booleans mean "unset").
 
 pub mod descriptors;
 pub mod json;
+pub mod omitempty;
 pub mod wire;
 
 use serde_json::{Map, Value};
