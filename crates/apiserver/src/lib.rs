@@ -10,6 +10,7 @@ pub mod apply;
 pub mod auth;
 pub mod bootstrap;
 pub mod cache;
+pub mod convert;
 pub mod decode;
 pub mod discovery;
 pub mod handlers;

@@ -34,8 +34,8 @@ impl ListMeta {
     }
 }
 
-/// Sets apiVersion/kind to the resource's (objects of a resource served in two versions
-/// share storage) in a copy when they differ.
+/// The object in the resource's version (objects of a resource served in two versions share
+/// storage): converted in a copy when it is stored in the other one.
 pub fn as_served(resource: &Resource, obj: &Arc<Value>) -> Arc<Value> {
     let api_version = resource.api_version();
     if obj["apiVersion"].as_str() == Some(api_version.as_str())
@@ -44,8 +44,7 @@ pub fn as_served(resource: &Resource, obj: &Arc<Value>) -> Arc<Value> {
         return obj.clone();
     }
     let mut o = (**obj).clone();
-    o["apiVersion"] = json!(api_version);
-    o["kind"] = json!(resource.kind);
+    crate::convert::to_version(resource, &mut o);
     Arc::new(o)
 }
 

@@ -192,7 +192,8 @@ where
     let is_service = resource.group.is_empty() && resource.plural == "services";
     let allocators = &ctx.app.allocators;
     loop {
-        let (old, rev) = ctx.app.objects.current(&scope, ns, &name).await?;
+        let (mut old, rev) = ctx.app.objects.current(&scope, ns, &name).await?;
+        crate::convert::to_version(resource, &mut old);
         let mut new = f(&old)?;
         if let Some(msg) = admission::check_decodable(resource, &new) {
             return Err(ApiError::BadRequest(msg));
