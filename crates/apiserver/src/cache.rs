@@ -254,9 +254,19 @@ impl WatchCache {
 
     fn apply(&self, changes: Vec<skiff_store::Event>) {
         let mut published = Vec::new();
+        // Parse outside the lock: readers (lists, namespace checks) are not held up by it.
+        let parsed: Vec<Option<Arc<Value>>> = changes
+            .iter()
+            .map(|ev| match ev.kind {
+                EventKind::Create | EventKind::Update if ev.kv.key.starts_with(REGISTRY_PREFIX) => {
+                    parse(&ev.kv.value, ev.revision()).map(Arc::new)
+                }
+                _ => None,
+            })
+            .collect();
         {
             let mut st = self.state.write();
-            for ev in changes {
+            for (ev, obj) in changes.into_iter().zip(parsed) {
                 let rev = ev.revision();
                 st.revision = st.revision.max(rev);
                 if !ev.kv.key.starts_with(REGISTRY_PREFIX) {
@@ -265,11 +275,10 @@ impl WatchCache {
                 let key = ev.kv.key.clone();
                 let change = match ev.kind {
                     EventKind::Create | EventKind::Update => {
-                        let Some(obj) = parse(&ev.kv.value, rev) else {
+                        let Some(obj) = obj else {
                             tracing::warn!(key, "object in store is not JSON; not cached");
                             continue;
                         };
-                        let obj = Arc::new(obj);
                         let prev = st.objects.insert(key.clone(), obj.clone());
                         Change {
                             revision: rev,
