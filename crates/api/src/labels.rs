@@ -172,7 +172,7 @@ pub fn label_value_errors(value: &str) -> Vec<String> {
 // Go-compatible rendering of bad values inside messages (field.Invalid's `%q` / JSON)
 
 /// Go's `%q` of a string (strconv.Quote) for the characters that matter here.
-pub(crate) fn go_quote(s: &str) -> String {
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

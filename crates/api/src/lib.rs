@@ -16,5 +16,5 @@ pub mod resources;
 
 pub use error::{Error, Result};
 pub use fields::FieldSelector;
-pub use labels::{LabelSelector, MetaLabelSelector, MetaLabelSelectorRequirement};
+pub use labels::{go_quote, LabelSelector, MetaLabelSelector, MetaLabelSelectorRequirement};
 pub use resources::{Resource, Subresource, Verb};

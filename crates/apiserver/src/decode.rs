@@ -202,10 +202,8 @@ impl State {
     }
 }
 
-/// Go's `strconv.Quote` for the ASCII paths we produce (escapes `"` and `\`).
-fn go_quote(s: &str) -> String {
-    format!("{s:?}")
-}
+/// Go's `%q` (strconv.Quote), shared with the selector messages.
+use skiff_api::go_quote;
 
 /// What the schema expects at one place of the document.
 #[derive(Clone, Copy, Debug)]

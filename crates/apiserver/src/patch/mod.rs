@@ -200,11 +200,8 @@ impl std::fmt::Display for PatchError {
 
 impl std::error::Error for PatchError {}
 
-/// Go's `%q` for the strings we show (Rust's debug quoting agrees on ASCII and printable
-/// Unicode).
-fn go_quote(s: &str) -> String {
-    format!("{s:?}")
-}
+/// Go's `%q` (strconv.Quote), shared with the selector messages.
+use skiff_api::go_quote;
 
 impl From<strategic::SmpError> for PatchError {
     fn from(e: strategic::SmpError) -> Self {

@@ -131,26 +131,8 @@ pub(crate) fn int_or_string(v: &Value) -> String {
     }
 }
 
-/// Go's `%q` for the short ASCII strings used in messages.
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// Go's `%q` (strconv.Quote), shared with the selector messages.
+pub(crate) use skiff_api::go_quote;
 
 #[cfg(test)]
 mod tests {
