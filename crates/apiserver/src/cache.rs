@@ -60,6 +60,17 @@ pub struct Change {
     pub key: String,
     pub object: Arc<Value>,
     pub prev: Option<Arc<Value>>,
+    /// `object` as JSON, encoded once by the first watcher that needs it and shared by all.
+    pub encoded: std::sync::OnceLock<bytes::Bytes>,
+}
+
+impl Change {
+    /// The object's JSON, shared between watchers.
+    pub fn json(&self) -> &bytes::Bytes {
+        self.encoded.get_or_init(|| {
+            bytes::Bytes::from(serde_json::to_vec(&*self.object).unwrap_or_default())
+        })
+    }
 }
 
 struct State {
@@ -290,6 +301,7 @@ impl WatchCache {
                             key,
                             object: obj,
                             prev,
+                            encoded: Default::default(),
                         }
                     }
                     EventKind::Delete => {
@@ -304,6 +316,7 @@ impl WatchCache {
                             key,
                             object: Arc::new(last),
                             prev: Some(prev),
+                            encoded: Default::default(),
                         }
                     }
                 };

@@ -53,7 +53,7 @@ impl Filter {
     }
 
     /// The event a change becomes for this watcher, if any.
-    fn event(&self, c: &Change) -> Option<(&'static str, Arc<Value>)> {
+    fn event(&self, c: &Change) -> Option<&'static str> {
         if !self.covers(&c.key) {
             return None;
         }
@@ -69,7 +69,7 @@ impl Filter {
             },
             ChangeType::Deleted => before.then_some("DELETED"),
         }?;
-        Some((t, c.object.clone()))
+        Some(t)
     }
 }
 
@@ -83,6 +83,24 @@ struct Encoder {
 }
 
 impl Encoder {
+    /// The event line of a cache change: its shared encoding when the object goes out as
+    /// stored (same version, no Table).
+    fn change(&mut self, t: &str, c: &Change) -> Bytes {
+        let same_version = c.object["apiVersion"].as_str() == Some(&self.resource.api_version())
+            && c.object["kind"].as_str() == Some(self.resource.kind);
+        if self.table.is_none() && same_version && t != "BOOKMARK" {
+            let json = c.json();
+            let mut v = Vec::with_capacity(json.len() + 32);
+            v.extend_from_slice(b"{\"type\":\"");
+            v.extend_from_slice(t.as_bytes());
+            v.extend_from_slice(b"\",\"object\":");
+            v.extend_from_slice(json);
+            v.extend_from_slice(b"}\n");
+            return Bytes::from(v);
+        }
+        self.event(t, &c.object)
+    }
+
     fn event(&mut self, t: &str, obj: &Arc<Value>) -> Bytes {
         let obj = as_served(self.resource, obj);
         match self.table {
@@ -202,8 +220,8 @@ pub async fn watch(ctx: &Ctx) -> Result<Resp, ApiError> {
         } = sub;
         for c in backlog {
             last_rv = last_rv.max(c.revision);
-            if let Some((t, obj)) = filter.event(&c) {
-                if tx.send(enc.event(t, &obj)).await.is_err() {
+            if let Some(t) = filter.event(&c) {
+                if tx.send(enc.change(t, &c)).await.is_err() {
                     return;
                 }
             }
@@ -225,8 +243,8 @@ pub async fn watch(ctx: &Ctx) -> Result<Resp, ApiError> {
                             continue;
                         }
                         last_rv = c.revision;
-                        if let Some((t, obj)) = filter.event(&c) {
-                            if tx.send(enc.event(t, &obj)).await.is_err() {
+                        if let Some(t) = filter.event(&c) {
+                            if tx.send(enc.change(t, &c)).await.is_err() {
                                 return;
                             }
                         }
