@@ -478,32 +478,8 @@ pub(crate) fn pv(obj: &Value, errs: &mut Errs) {
             ));
         }
     }
-    const SOURCES: &[&str] = &[
-        "hostPath",
-        "gcePersistentDisk",
-        "awsElasticBlockStore",
-        "glusterfs",
-        "flocker",
-        "nfs",
-        "rbd",
-        "quobyte",
-        "cephfs",
-        "iscsi",
-        "cinder",
-        "fc",
-        "flexVolume",
-        "azureFile",
-        "vsphereVolume",
-        "photonPersistentDisk",
-        "portworxVolume",
-        "azureDisk",
-        "scaleIO",
-        "local",
-        "storageos",
-        "csi",
-    ];
     let mut n = 0;
-    for s in SOURCES {
+    for s in PV_SOURCE_FIELDS {
         if v::present(spec, &[s]) {
             if n > 0 {
                 errs.push(forbidden(
