@@ -35,8 +35,8 @@ pub async fn namespace_lifecycle(ctx: &Ctx, name: &str) -> Result<(), ApiError> 
     let key = format!("/registry/namespaces/{ns}");
     // The watch cache first (a namespace that is there stays there until it terminates,
     // which the cache shows too); the store when the cache has not seen it (yet).
-    let nsobj: Value = match ctx.app.cache.get(&key).0 {
-        Some(v) => (*v).clone(),
+    let nsobj: std::sync::Arc<Value> = match ctx.app.cache.get(&key).0 {
+        Some(v) => v,
         None => {
             let found = ctx
                 .app
@@ -50,7 +50,7 @@ pub async fn namespace_lifecycle(ctx: &Ctx, name: &str) -> Result<(), ApiError> 
                     name: ns.to_string(),
                 });
             };
-            serde_json::from_slice(&kv.value).unwrap_or(Value::Null)
+            std::sync::Arc::new(serde_json::from_slice(&kv.value).unwrap_or(Value::Null))
         }
     };
     let terminating = nsobj["metadata"]["deletionTimestamp"].is_string()
