@@ -15,6 +15,7 @@ pub mod decode;
 pub mod discovery;
 pub mod handlers;
 pub mod http;
+pub mod local;
 pub mod namespaces;
 pub mod objects;
 pub mod openapi;

@@ -4,6 +4,7 @@
 mod api_client;
 mod bench_api;
 mod bench_store;
+mod control_plane;
 mod server_cmd;
 mod store_cmd;
 

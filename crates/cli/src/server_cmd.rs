@@ -41,6 +41,44 @@ pub struct ServerArgs {
     /// The range pod IPs come from (split into per-node ranges).
     #[arg(long, default_value = "10.42.0.0/16")]
     cluster_cidr: String,
+    /// Do not run the scheduler in this server.
+    #[arg(long)]
+    disable_scheduler: bool,
+    /// Do not run the controller manager in this server.
+    #[arg(long)]
+    disable_controller_manager: bool,
+    /// How long a node may go without renewing its Lease before it is marked unknown.
+    #[arg(long, default_value = "40s", value_parser = parse_duration)]
+    node_monitor_grace_period: std::time::Duration,
+    /// Run this many hollow nodes (sim-0 ... sim-(N-1)): Nodes without containers whose
+    /// pods are reported running, for tests and scale measurements.
+    #[arg(long, default_value_t = 0)]
+    simulated_nodes: usize,
+    /// The CPU capacity of each simulated node.
+    #[arg(long, default_value = "32")]
+    simulated_node_cpu: String,
+    /// The memory capacity of each simulated node.
+    #[arg(long, default_value = "256Gi")]
+    simulated_node_memory: String,
+    /// The pod capacity of each simulated node.
+    #[arg(long, default_value_t = 110)]
+    simulated_node_pods: u32,
+    /// How long a Job's pod runs on a simulated node before it succeeds.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    simulated_job_duration: std::time::Duration,
+}
+
+/// Parses durations as Kubernetes flags write them: `300ms`, `40s`, `5m`, `1h`, `1m30s`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let span: jiff::Span = s
+        .parse()
+        .map_err(|e| format!("invalid duration {s:?}: {e}"))?;
+    let d = std::time::Duration::try_from(
+        span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .map_err(|e| format!("invalid duration {s:?}: {e}"))?,
+    )
+    .map_err(|e| format!("invalid duration {s:?}: {e}"))?;
+    Ok(d)
 }
 
 fn host_ips() -> Vec<IpAddr> {
@@ -144,6 +182,26 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .context("writing the kubeconfig")?;
     let tls = pki.server_tls_config().context("TLS configuration")?;
     app.set_ready();
+    crate::control_plane::start(
+        &app,
+        crate::control_plane::Options {
+            scheduler: !args.disable_scheduler,
+            controller_manager: !args.disable_controller_manager,
+            controllers: skiff_controllers::ControllerConfig {
+                cluster_cidr: args.cluster_cidr.clone(),
+                node_monitor_grace_period: args.node_monitor_grace_period,
+                ..Default::default()
+            },
+            hollow: skiff_kubelet::hollow::HollowConfig {
+                count: args.simulated_nodes,
+                cpu: args.simulated_node_cpu.clone(),
+                memory: args.simulated_node_memory.clone(),
+                pods: args.simulated_node_pods,
+                job_duration: args.simulated_job_duration,
+                ..Default::default()
+            },
+        },
+    );
     eprintln!(
         "skiff server: serving the Kubernetes API on https://{}:{} (kubeconfig: {})",
         args.bind_address,

@@ -1,0 +1,11 @@
+//! skiff's controller manager: the control loops that keep the declared state true. One
+//! module per controller; each splits into a pure decision (`reconcile`: what to create,
+//! update or delete, given a snapshot of the caches and the time) and thin glue that feeds
+//! it from the shared informers and carries its decision out through the API. [`manager`]
+//! starts them all.
+
+pub mod context;
+pub mod manager;
+pub mod serviceaccount;
+
+pub use context::{Context, ControllerConfig};
