@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod manager;
+pub mod nodeipam;
 pub mod serviceaccount;
 
 pub use context::{Context, ControllerConfig};

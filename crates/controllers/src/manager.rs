@@ -10,10 +10,13 @@ use crate::context::Context;
 
 /// The controllers, by upstream's names.
 fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)> {
-    vec![(
-        "serviceaccount",
-        crate::serviceaccount::run(ctx.clone()).boxed(),
-    )]
+    vec![
+        (
+            "serviceaccount",
+            crate::serviceaccount::run(ctx.clone()).boxed(),
+        ),
+        ("nodeipam", crate::nodeipam::run(ctx.clone()).boxed()),
+    ]
 }
 
 /// Runs every controller.
