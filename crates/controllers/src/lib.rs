@@ -7,6 +7,7 @@
 pub mod context;
 pub mod manager;
 pub mod nodeipam;
+pub mod nodelifecycle;
 pub mod serviceaccount;
 
 pub use context::{Context, ControllerConfig};

@@ -16,6 +16,10 @@ fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)
             crate::serviceaccount::run(ctx.clone()).boxed(),
         ),
         ("nodeipam", crate::nodeipam::run(ctx.clone()).boxed()),
+        (
+            "nodelifecycle",
+            crate::nodelifecycle::run(ctx.clone()).boxed(),
+        ),
     ]
 }
 
