@@ -222,8 +222,8 @@ async fn schedule_pods(
                 }
                 let name = pod.metadata.name.unwrap_or_default();
                 let mut b = bound.lock();
-                if !b.contains_key(&name) {
-                    b.insert(name, Instant::now());
+                if let std::collections::hash_map::Entry::Vacant(e) = b.entry(name) {
+                    e.insert(Instant::now());
                     done_tx.send_replace(b.len());
                 }
             }
