@@ -3,6 +3,7 @@
 
 mod api_client;
 mod bench_api;
+mod bench_scheduler;
 mod bench_store;
 mod control_plane;
 mod server_cmd;
@@ -35,6 +36,8 @@ enum BenchCommand {
     Store(bench_store::BenchStoreArgs),
     /// Creates/s, LIST and watch latency, and memory of a real `skiff server`, against etcd.
     Api(bench_api::BenchApiArgs),
+    /// Pods bound per second on thousands of simulated nodes, and a big Deployment's rollout.
+    Scheduler(bench_scheduler::BenchSchedulerArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -46,6 +49,10 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // This benchmark runs each of its servers on a runtime of its own.
+    if let Command::Bench(BenchCommand::Scheduler(args)) = cli.command {
+        return exit_code(bench_scheduler::run(args));
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -59,8 +66,13 @@ fn main() -> std::process::ExitCode {
             Command::Store(args) => store_cmd::run(args).await,
             Command::Bench(BenchCommand::Store(args)) => bench_store::run(args).await,
             Command::Bench(BenchCommand::Api(args)) => bench_api::run(args).await,
+            Command::Bench(BenchCommand::Scheduler(_)) => Err(anyhow::anyhow!("handled above")),
         }
     });
+    exit_code(result)
+}
+
+fn exit_code(result: anyhow::Result<()>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

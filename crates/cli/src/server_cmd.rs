@@ -98,7 +98,40 @@ fn advertise_address(bind: IpAddr, ips: &[IpAddr]) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
+/// A started server: the API is ready, the control plane components are running, the
+/// listener is bound but not yet accepting.
+pub struct Started {
+    pub app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    tls: rustls::ServerConfig,
+}
+
+impl Started {
+    /// Serves the API until the listener fails.
+    pub async fn serve(self) -> anyhow::Result<()> {
+        skiff_apiserver::server::serve(self.listener, self.tls, self.app)
+            .await
+            .context("serving")
+    }
+}
+
+/// Parses `skiff server` arguments from a list (for commands that run a server in-process).
+pub fn parse_args(args: &[&str]) -> anyhow::Result<ServerArgs> {
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: ServerArgs,
+    }
+    let argv = std::iter::once("server").chain(args.iter().copied());
+    Ok(<Wrapper as clap::Parser>::try_parse_from(argv)?.args)
+}
+
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    start(args).await?.serve().await
+}
+
+/// Starts everything but the accept loop.
+pub async fn start(args: ServerArgs) -> anyhow::Result<Started> {
     let service_cidr =
         Cidr::parse(&args.service_cidr).map_err(|e| anyhow::anyhow!("--service-cidr: {e}"))?;
     Cidr::parse(&args.cluster_cidr).map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?;
@@ -211,8 +244,5 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if !args.disable_agent {
         eprintln!("skiff server: the node agent is not built yet; running the control plane only");
     }
-    skiff_apiserver::server::serve(listener, tls, app)
-        .await
-        .context("serving")?;
-    Ok(())
+    Ok(Started { app, listener, tls })
 }
