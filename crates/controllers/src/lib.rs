@@ -5,7 +5,10 @@
 //! starts them all.
 
 pub mod context;
+pub mod deployment;
 pub mod manager;
+pub mod podcontrol;
+pub mod replicaset;
 pub mod serviceaccount;
 
 pub use context::{Context, ControllerConfig};

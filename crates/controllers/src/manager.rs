@@ -10,10 +10,21 @@ use crate::context::Context;
 
 /// The controllers, by upstream's names.
 fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)> {
-    vec![(
-        "serviceaccount",
-        crate::serviceaccount::run(ctx.clone()).boxed(),
-    )]
+    vec![
+        (
+            "serviceaccount",
+            crate::serviceaccount::run(ctx.clone()).boxed(),
+        ),
+        (
+            "replicaset",
+            crate::replicaset::run_replicasets(ctx.clone()).boxed(),
+        ),
+        (
+            "replicationcontroller",
+            crate::replicaset::run_replication_controllers(ctx.clone()).boxed(),
+        ),
+        ("deployment", crate::deployment::run(ctx.clone()).boxed()),
+    ]
 }
 
 /// Runs every controller.
