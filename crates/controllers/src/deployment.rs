@@ -11,6 +11,9 @@ pub mod rolling;
 pub mod sync;
 pub mod util;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::Duration;
 

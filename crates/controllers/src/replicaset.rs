@@ -362,14 +362,7 @@ impl<K: ReplicaOwner> Controller<K> {
             .filter(|p| podcontrol::is_active(p))
             .cloned()
             .collect();
-        let claimed = self.claim_pods(&owner, active).await;
-        let owned = match &claimed {
-            Ok(v) => v.clone(),
-            Err(_) => Vec::new(),
-        };
-        if let Err(e) = claimed {
-            return Err(e);
-        }
+        let owned = self.claim_pods(&owner, active).await?;
         let now = jiff::Timestamp::now();
         let pods: Vec<&Pod> = owned.iter().map(|p| &**p).collect();
         let mut manage_err = None;
