@@ -5,9 +5,12 @@
 //! starts them all.
 
 pub mod context;
+pub mod deployment;
 pub mod manager;
 pub mod nodeipam;
 pub mod nodelifecycle;
+pub mod podcontrol;
+pub mod replicaset;
 pub mod serviceaccount;
 
 pub use context::{Context, ControllerConfig};

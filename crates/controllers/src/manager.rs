@@ -20,6 +20,15 @@ fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)
             "nodelifecycle",
             crate::nodelifecycle::run(ctx.clone()).boxed(),
         ),
+        (
+            "replicaset",
+            crate::replicaset::run_replicasets(ctx.clone()).boxed(),
+        ),
+        (
+            "replicationcontroller",
+            crate::replicaset::run_replication_controllers(ctx.clone()).boxed(),
+        ),
+        ("deployment", crate::deployment::run(ctx.clone()).boxed()),
     ]
 }
 
