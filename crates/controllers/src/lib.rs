@@ -5,7 +5,10 @@
 //! starts them all.
 
 pub mod context;
+pub mod cronjob;
+pub mod job;
 pub mod manager;
 pub mod serviceaccount;
+pub mod ttlafterfinished;
 
 pub use context::{Context, ControllerConfig};

@@ -10,10 +10,18 @@ use crate::context::Context;
 
 /// The controllers, by upstream's names.
 fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)> {
-    vec![(
-        "serviceaccount",
-        crate::serviceaccount::run(ctx.clone()).boxed(),
-    )]
+    vec![
+        (
+            "serviceaccount",
+            crate::serviceaccount::run(ctx.clone()).boxed(),
+        ),
+        ("job", crate::job::run(ctx.clone()).boxed()),
+        ("cronjob", crate::cronjob::run(ctx.clone()).boxed()),
+        (
+            "ttl-after-finished",
+            crate::ttlafterfinished::run(ctx.clone()).boxed(),
+        ),
+    ]
 }
 
 /// Runs every controller.
