@@ -29,6 +29,12 @@ fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)
             crate::replicaset::run_replication_controllers(ctx.clone()).boxed(),
         ),
         ("deployment", crate::deployment::run(ctx.clone()).boxed()),
+        ("job", crate::job::run(ctx.clone()).boxed()),
+        ("cronjob", crate::cronjob::run(ctx.clone()).boxed()),
+        (
+            "ttl-after-finished",
+            crate::ttlafterfinished::run(ctx.clone()).boxed(),
+        ),
     ]
 }
 
