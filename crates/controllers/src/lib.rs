@@ -5,6 +5,7 @@
 //! starts them all.
 
 pub mod context;
+pub mod garbagecollector;
 pub mod manager;
 pub mod serviceaccount;
 

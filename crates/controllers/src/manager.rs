@@ -10,10 +10,16 @@ use crate::context::Context;
 
 /// The controllers, by upstream's names.
 fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)> {
-    vec![(
-        "serviceaccount",
-        crate::serviceaccount::run(ctx.clone()).boxed(),
-    )]
+    vec![
+        (
+            "serviceaccount",
+            crate::serviceaccount::run(ctx.clone()).boxed(),
+        ),
+        (
+            "garbagecollector",
+            crate::garbagecollector::run(ctx.clone()).boxed(),
+        ),
+    ]
 }
 
 /// Runs every controller.
