@@ -5,6 +5,8 @@
 //! starts them all.
 
 pub mod context;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod garbagecollector;
 pub mod manager;
 pub mod serviceaccount;

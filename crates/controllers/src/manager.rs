@@ -15,6 +15,11 @@ fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)
             "serviceaccount",
             crate::serviceaccount::run(ctx.clone()).boxed(),
         ),
+        ("endpoint", crate::endpoints::run(ctx.clone()).boxed()),
+        (
+            "endpointslice",
+            crate::endpointslice::run(ctx.clone()).boxed(),
+        ),
         (
             "garbagecollector",
             crate::garbagecollector::run(ctx.clone()).boxed(),
