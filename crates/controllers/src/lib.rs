@@ -7,6 +7,9 @@
 pub mod context;
 pub mod cronjob;
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
+pub mod garbagecollector;
 pub mod job;
 pub mod manager;
 pub mod nodeipam;
