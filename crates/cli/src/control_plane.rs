@@ -31,6 +31,7 @@ pub fn start(app: &Arc<App>, opts: Options) {
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "skiff".into());
     let identity = format!("{host}_{}", uuid::Uuid::new_v4());
+    eprintln!("skiff server: leader election identity {identity}");
     let cm_client = local_client(app, "system:kube-controller-manager", &[AUTHENTICATED]);
     let informers = Informers::new(cm_client.clone());
     if opts.controller_manager {

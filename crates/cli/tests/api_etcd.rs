@@ -12,8 +12,6 @@ mod api_client;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::Path;
 use std::time::Duration;
 
 use api_client::{take_lines, ApiClient, Conn, Proto};
@@ -21,7 +19,7 @@ use http::{Method, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use skiff_store::EtcdProcess;
-use support::Server;
+use support::{copy_cluster_identity, Server};
 
 const CONFIGMAPS: &str = "/api/v1/namespaces/default/configmaps";
 const SERVICES: &str = "/api/v1/namespaces/default/services";
@@ -30,23 +28,6 @@ const SERVICES_PER_SERVER: usize = 20;
 fn client_of(server: &Server) -> ApiClient {
     let addr = SocketAddr::from(([127, 0, 0, 1], server.port));
     ApiClient::from_data_dir(server.data_dir(), addr).expect("client credentials")
-}
-
-/// Copies the cluster CA, certificates and join token of `from` into the empty data
-/// directory `to`.
-fn copy_cluster_identity(from: &Path, to: &Path) {
-    let tls = to.join("tls");
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&tls)
-        .expect("create tls dir");
-    for entry in std::fs::read_dir(from.join("tls")).expect("read tls dir") {
-        let entry = entry.expect("tls dir entry");
-        std::fs::copy(entry.path(), tls.join(entry.file_name())).expect("copy tls file");
-    }
-    std::fs::copy(from.join("token"), to.join("token")).expect("copy token");
-    std::fs::set_permissions(to.join("token"), std::fs::Permissions::from_mode(0o600))
-        .expect("token mode");
 }
 
 fn configmap(name: &str) -> Value {

@@ -236,3 +236,21 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Copies the cluster CA, certificates and join token of data directory `from` into the
+/// empty data directory `to` (so a second server joins the first one's cluster).
+pub fn copy_cluster_identity(from: &Path, to: &Path) {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let tls = to.join("tls");
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&tls)
+        .expect("create tls dir");
+    for entry in std::fs::read_dir(from.join("tls")).expect("read tls dir") {
+        let entry = entry.expect("tls dir entry");
+        std::fs::copy(entry.path(), tls.join(entry.file_name())).expect("copy tls file");
+    }
+    std::fs::copy(from.join("token"), to.join("token")).expect("copy token");
+    std::fs::set_permissions(to.join("token"), std::fs::Permissions::from_mode(0o600))
+        .expect("token mode");
+}
