@@ -34,6 +34,7 @@ fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)
         (
             "ttl-after-finished",
             crate::ttlafterfinished::run(ctx.clone()).boxed(),
+        ),
         ("endpoint", crate::endpoints::run(ctx.clone()).boxed()),
         (
             "endpointslice",
