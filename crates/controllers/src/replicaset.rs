@@ -41,6 +41,8 @@ struct Controller<K: ReplicaOwner> {
     queue: WorkQueue<ObjectKey>,
     expectations: Expectations,
     recorder: Recorder,
+    /// When each owner's status was last written (to coalesce count-only updates).
+    status_written: Mutex<std::collections::HashMap<ObjectKey, Instant>>,
 }
 
 fn exp_key(k: &ObjectKey) -> String {
@@ -353,6 +355,7 @@ impl<K: ReplicaOwner> Controller<K> {
         let ek = exp_key(&key);
         let Some(owner) = self.owners.get(&key) else {
             self.expectations.forget(&ek);
+            self.status_written.lock().remove(&key);
             return Ok(None);
         };
         let started = Instant::now();
@@ -410,6 +413,17 @@ impl<K: ReplicaOwner> Controller<K> {
             now,
         );
         if st != old {
+            let last = self.status_written.lock().get(&key).copied();
+            if let Some(wait) =
+                reconcile::status_write_delay(&old, &st, owner.replicas(), last, Instant::now())
+            {
+                if manage_err.is_none() {
+                    return Ok(Some(wait));
+                }
+            }
+            self.status_written
+                .lock()
+                .insert(key.clone(), Instant::now());
             let mut updated = (*owner).clone();
             updated.set_status(st.clone());
             let api: Api<K> = Api::namespaced(self.client.clone(), &key.namespace);
@@ -458,6 +472,7 @@ async fn run<K: ReplicaOwner>(ctx: Arc<Context>) {
         pods,
         queue: WorkQueue::new(),
         expectations: Expectations::new(),
+        status_written: Mutex::new(std::collections::HashMap::new()),
         recorder: ctx.recorder(K::COMPONENT),
     });
     c.enqueue_all();
