@@ -25,7 +25,11 @@ fn wait_nodes(bin: &Path, s: &Server) {
 }
 
 fn jsonpath(bin: &Path, s: &Server, ns: &str, what: &str, path: &str) -> String {
-    k(bin, s, &["-n", ns, "get", what, "-o", &format!("jsonpath={path}")])
+    k(
+        bin,
+        s,
+        &["-n", ns, "get", what, "-o", &format!("jsonpath={path}")],
+    )
 }
 
 const JOB: &str = r#"
@@ -102,13 +106,31 @@ fn jobs_run_to_completion() {
     let ns = "batch";
     k(bin, &s, &["create", "namespace", ns]);
     k_in(bin, &s, &["-n", ns, "apply", "-f", "-"], Some(JOB));
-    k(bin, &s, &["-n", ns, "create", "job", "by-hand", "--from=cronjob/nightly"]);
+    k(
+        bin,
+        &s,
+        &[
+            "-n",
+            ns,
+            "create",
+            "job",
+            "by-hand",
+            "--from=cronjob/nightly",
+        ],
+    );
 
     for job in ["pi", "idx", "by-hand"] {
         let out = k(
             bin,
             &s,
-            &["-n", ns, "wait", "--for=condition=complete", &format!("job/{job}"), "--timeout=60s"],
+            &[
+                "-n",
+                ns,
+                "wait",
+                "--for=condition=complete",
+                &format!("job/{job}"),
+                "--timeout=60s",
+            ],
         );
         assert!(out.contains("condition met"), "{out}");
     }
@@ -118,7 +140,11 @@ fn jobs_run_to_completion() {
         let out = k(b, &s, &["-n", ns, "get", "jobs", "pi"]);
         let mut lines = out.lines();
         let header: Vec<_> = lines.next().unwrap_or("").split_whitespace().collect();
-        assert_eq!(header, ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"], "{out}");
+        assert_eq!(
+            header,
+            ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
+            "{out}"
+        );
         let row: Vec<_> = lines.next().unwrap_or("").split_whitespace().collect();
         assert_eq!(&row[..3], ["pi", "Complete", "3/3"], "{out}");
     }
@@ -131,7 +157,10 @@ fn jobs_run_to_completion() {
     assert_eq!(reason, "CompletionsReached");
     assert!(!jsonpath(bin, &s, ns, "job/pi", "{.status.completionTime}").is_empty());
     assert!(!jsonpath(bin, &s, ns, "job/pi", "{.status.startTime}").is_empty());
-    assert_eq!(jsonpath(bin, &s, ns, "job/pi", "{.status.uncountedTerminatedPods}"), "{}");
+    assert_eq!(
+        jsonpath(bin, &s, ns, "job/pi", "{.status.uncountedTerminatedPods}"),
+        "{}"
+    );
 
     // Three pods `pi-xxxxx`, labelled, owned, counted (finalizer gone).
     let pods = k(
@@ -161,13 +190,25 @@ fn jobs_run_to_completion() {
     let ev = k(
         bin,
         &s,
-        &["-n", ns, "get", "events", "--field-selector", "involvedObject.name=pi", "-o", "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}"],
+        &[
+            "-n",
+            ns,
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=pi",
+            "-o",
+            "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}",
+        ],
     );
     assert!(ev.contains("SuccessfulCreate: Created pod: pi-"), "{ev}");
     assert!(ev.contains("Completed: Job completed"), "{ev}");
 
     // The Indexed Job: one pod per index, with annotation, label and hostname.
-    assert_eq!(jsonpath(bin, &s, ns, "job/idx", "{.status.completedIndexes}"), "0,1");
+    assert_eq!(
+        jsonpath(bin, &s, ns, "job/idx", "{.status.completedIndexes}"),
+        "0,1"
+    );
     let pods = k(
         bin,
         &s,
@@ -188,19 +229,36 @@ fn jobs_run_to_completion() {
     for (i, l) in lines.iter().enumerate() {
         let f: Vec<_> = l.split_whitespace().collect();
         assert!(f[0].starts_with(&format!("idx-{i}-")), "{l}");
-        assert_eq!(&f[1..], [format!("idx-{i}"), i.to_string(), i.to_string()], "{l}");
+        assert_eq!(
+            &f[1..],
+            [format!("idx-{i}"), i.to_string(), i.to_string()],
+            "{l}"
+        );
     }
 
     // ttlSecondsAfterFinished: 0 -> the finished Job is deleted.
-    wait_for(Duration::from_secs(30), "the TTL controller to delete short-lived", || {
-        let out = kubectl(bin, &s, &["-n", ns, "get", "job", "short-lived"], None);
-        (!out.status.success()).then_some(())
-    });
+    wait_for(
+        Duration::from_secs(30),
+        "the TTL controller to delete short-lived",
+        || {
+            let out = kubectl(bin, &s, &["-n", ns, "get", "job", "short-lived"], None);
+            (!out.status.success()).then_some(())
+        },
+    );
 
     // The Job made from the CronJob by hand is owned by it and not scheduled by it.
-    let owner = jsonpath(bin, &s, ns, "job/by-hand", "{.metadata.ownerReferences[0].kind}");
+    let owner = jsonpath(
+        bin,
+        &s,
+        ns,
+        "job/by-hand",
+        "{.metadata.ownerReferences[0].kind}",
+    );
     assert_eq!(owner, "CronJob");
-    assert_eq!(jsonpath(bin, &s, ns, "cronjob/nightly", "{.status.lastScheduleTime}"), "");
+    assert_eq!(
+        jsonpath(bin, &s, ns, "cronjob/nightly", "{.status.lastScheduleTime}"),
+        ""
+    );
 }
 
 #[test]
@@ -248,7 +306,14 @@ spec:
     let out = k(
         bin,
         &s,
-        &["-n", ns, "wait", "--for=condition=FailureTarget", "job/late", "--timeout=30s"],
+        &[
+            "-n",
+            ns,
+            "wait",
+            "--for=condition=FailureTarget",
+            "job/late",
+            "--timeout=30s",
+        ],
     );
     assert!(out.contains("condition met"), "{out}");
     assert_eq!(
@@ -262,10 +327,14 @@ spec:
 
     // The CronJob fires by itself: a Job `often-<minutes>` with the scheduled-time
     // annotation, the CronJob's lastScheduleTime, and a successful run recorded.
-    let job = wait_for(Duration::from_secs(30), "the CronJob to create a Job", || {
-        let name = jsonpath(bin, &s, ns, "cronjob/often", "{.status.active[0].name}");
-        (!name.is_empty()).then_some(name)
-    });
+    let job = wait_for(
+        Duration::from_secs(30),
+        "the CronJob to create a Job",
+        || {
+            let name = jsonpath(bin, &s, ns, "cronjob/often", "{.status.active[0].name}");
+            (!name.is_empty()).then_some(name)
+        },
+    );
     let minutes: u64 = job
         .strip_prefix("often-")
         .and_then(|m| m.parse().ok())
@@ -287,10 +356,25 @@ spec:
     let ev = k(
         bin,
         &s,
-        &["-n", ns, "get", "events", "--field-selector", "involvedObject.name=often", "-o", "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}"],
+        &[
+            "-n",
+            ns,
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=often",
+            "-o",
+            "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}",
+        ],
     );
-    assert!(ev.contains(&format!("SuccessfulCreate: Created job {job}")), "{ev}");
-    assert!(ev.contains("SawCompletedJob: Saw completed job: often-"), "{ev}");
+    assert!(
+        ev.contains(&format!("SuccessfulCreate: Created job {job}")),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("SawCompletedJob: Saw completed job: often-"),
+        "{ev}"
+    );
     let out = k(bin, &s, &["-n", ns, "get", "cronjobs"]);
     assert!(out.contains("@every 2s"), "{out}");
 }
