@@ -482,7 +482,7 @@ impl Controller {
                 return Ok(None);
             }
             if let Some(job) = self.resolve(&key.namespace, r) {
-                if !reconcile::is_finished(&job) {
+                if !reconcile::is_finished(&job) || reconcile::managed_elsewhere(&job) {
                     return Ok(None);
                 }
             }
