@@ -6,8 +6,16 @@
 
 pub mod context;
 pub mod cronjob;
+pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
+pub mod garbagecollector;
 pub mod job;
 pub mod manager;
+pub mod nodeipam;
+pub mod nodelifecycle;
+pub mod podcontrol;
+pub mod replicaset;
 pub mod serviceaccount;
 pub mod ttlafterfinished;
 

@@ -15,11 +15,33 @@ fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)
             "serviceaccount",
             crate::serviceaccount::run(ctx.clone()).boxed(),
         ),
+        ("nodeipam", crate::nodeipam::run(ctx.clone()).boxed()),
+        (
+            "nodelifecycle",
+            crate::nodelifecycle::run(ctx.clone()).boxed(),
+        ),
+        (
+            "replicaset",
+            crate::replicaset::run_replicasets(ctx.clone()).boxed(),
+        ),
+        (
+            "replicationcontroller",
+            crate::replicaset::run_replication_controllers(ctx.clone()).boxed(),
+        ),
+        ("deployment", crate::deployment::run(ctx.clone()).boxed()),
         ("job", crate::job::run(ctx.clone()).boxed()),
         ("cronjob", crate::cronjob::run(ctx.clone()).boxed()),
         (
             "ttl-after-finished",
             crate::ttlafterfinished::run(ctx.clone()).boxed(),
+        ("endpoint", crate::endpoints::run(ctx.clone()).boxed()),
+        (
+            "endpointslice",
+            crate::endpointslice::run(ctx.clone()).boxed(),
+        ),
+        (
+            "garbagecollector",
+            crate::garbagecollector::run(ctx.clone()).boxed(),
         ),
     ]
 }
