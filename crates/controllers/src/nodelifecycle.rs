@@ -123,7 +123,8 @@ impl Controller {
         if let Some(new_taints) = taints::reconcile(&node, evict, now) {
             let patch = json!({
                 "metadata": {"resourceVersion": node.metadata.resource_version},
-                "spec": {"taints": new_taints},
+                // An empty list is dropped, as upstream's omitempty does.
+                "spec": {"taints": if new_taints.is_empty() { None } else { Some(new_taints) }},
             });
             match api
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
