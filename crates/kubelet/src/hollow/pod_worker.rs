@@ -3,7 +3,7 @@
 //! [`pods::decide`]'s steps through `pods/status` and the final delete, and the pod IP
 //! bookkeeping of each node (rebuilt from the cache at start).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +67,15 @@ fn pod_cidr(node: &Node) -> Option<Cidr4> {
         .find_map(Cidr4::parse)
 }
 
+fn is_ready(node: &Node) -> bool {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
 fn is_terminal(pod: &Pod) -> bool {
     matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
@@ -114,7 +123,14 @@ impl Worker {
         };
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let now = Timestamp::now();
-        match pods::decide(&pod, self.config.job_duration, now) {
+        let node_name = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default();
+        let node = self.nodes.get_named("", &node_name);
+        let node_ready = node.as_deref().is_some_and(is_ready);
+        match pods::decide(&pod, self.config.job_duration, node_ready, now) {
             Action::Nothing => Ok(None),
             Action::Later(d) => Ok(Some(d)),
             Action::Delete { uid } => {
@@ -133,13 +149,19 @@ impl Worker {
                     Err(e) => Err(e),
                 }
             }
+            Action::Refresh => {
+                let Some(conditions) = pods::refreshed_conditions(&pod, now) else {
+                    return Ok(None);
+                };
+                let status = k8s_openapi::api::core::v1::PodStatus {
+                    conditions: Some(conditions),
+                    ..Default::default()
+                };
+                self.write_status(&pod, &status).await?;
+                Ok(None)
+            }
             Action::Start => {
-                let node_name = pod
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.node_name.clone())
-                    .unwrap_or_default();
-                let Some(node) = self.nodes.get_named("", &node_name) else {
+                let Some(node) = node else {
                     return Ok(Some(Duration::from_millis(500)));
                 };
                 let host_ip = internal_ip(index);
@@ -222,6 +244,45 @@ pub async fn run(
                 ip,
             );
         }
+    }
+    // A node of ours that is Ready again: its pods may have been marked not Ready while it
+    // was not; look at them all (one pass over the cache for every such node).
+    {
+        let q = queue.clone();
+        let w = worker.clone();
+        let mut node_changes = nodes.subscribe();
+        tokio::spawn(async move {
+            while let Some(c) = node_changes.recv().await {
+                let mut back: HashSet<String> = HashSet::new();
+                let mut note = |c: Change<Node>| {
+                    if let Change::Updated { old, new } = c {
+                        if !is_ready(&old) && is_ready(&new) {
+                            if let Some(n) = new.metadata.name.as_deref() {
+                                if node_index(&w.config, n).is_some() {
+                                    back.insert(n.to_string());
+                                }
+                            }
+                        }
+                    }
+                };
+                note(c);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                while let Ok(Some(c)) =
+                    tokio::time::timeout(Duration::ZERO, node_changes.recv()).await
+                {
+                    note(c);
+                }
+                if back.is_empty() {
+                    continue;
+                }
+                for pod in w.pods.list() {
+                    let on = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+                    if on.is_some_and(|n| back.contains(n)) {
+                        q.add(ObjectKey::of(&pod.metadata));
+                    }
+                }
+            }
+        });
     }
     let q = queue.clone();
     let w = worker.clone();
