@@ -221,6 +221,13 @@ where
         if opts.dry_run {
             return Ok(new);
         }
+        if crate::handlers::delete::should_delete_during_update(&old, &new) {
+            match crate::handlers::delete::remove(ctx, ns, &name, &old, rev).await {
+                Ok(()) => return Ok(new),
+                Err(ApiError::Conflict { .. }) if !preconditioned => continue,
+                Err(e) => return Err(e),
+            }
+        }
         let (taken, obsolete) = if is_service {
             allocators
                 .allocate_service(&mut new, Some(&old), &scope.key(ns, &name))
