@@ -89,6 +89,13 @@ struct Worker {
     nodes: Arc<Informer<Node>>,
     config: Arc<HollowConfig>,
     ips: Ips,
+    /// The revision of our last status write per pod, until the cache has caught up with
+    /// it (so a late watch event of an older version does not make us write again).
+    written: Mutex<HashMap<ObjectKey, u64>>,
+}
+
+fn revision(pod: &Pod) -> Option<u64> {
+    pod.metadata.resource_version.as_deref()?.parse().ok()
 }
 
 impl Worker {
@@ -106,7 +113,12 @@ impl Worker {
             .await
         {
             Ok(updated) => {
-                self.pods.assume(updated);
+                if let Some(rv) = revision(&updated) {
+                    self.written
+                        .lock()
+                        .insert(ObjectKey::of(&updated.metadata), rv);
+                }
+                super::assume_newer(&self.pods, updated);
                 Ok(true)
             }
             Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),
@@ -116,8 +128,20 @@ impl Worker {
 
     async fn sync(&self, key: ObjectKey) -> Result<Option<Duration>, kube::Error> {
         let Some(pod) = self.pods.get(&key) else {
+            self.written.lock().remove(&key);
             return Ok(None);
         };
+        {
+            let mut written = self.written.lock();
+            if let Some(&w) = written.get(&key) {
+                if revision(&pod).is_some_and(|rv| rv < w) {
+                    // An older version than the one we wrote: the newer one is on its
+                    // way (and queues the pod again).
+                    return Ok(None);
+                }
+                written.remove(&key);
+            }
+        }
         let Some(index) = node_of(&self.config, &pod) else {
             return Ok(None);
         };
@@ -218,6 +242,7 @@ pub async fn run(
         nodes: nodes.clone(),
         config: config.clone(),
         ips: Ips::default(),
+        written: Mutex::new(HashMap::new()),
     });
     // Addresses handed out before a restart stay with their pods.
     let mine = |p: &Pod| node_of(&config, p);
@@ -300,6 +325,7 @@ pub async fn run(
                     if let Some(index) = node_of(&w.config, &pod) {
                         w.ips
                             .release(index, pod.metadata.uid.as_deref().unwrap_or_default());
+                        w.written.lock().remove(&ObjectKey::of(&pod.metadata));
                     }
                 }
                 Change::Added(pod) | Change::Updated { new: pod, .. } => {
