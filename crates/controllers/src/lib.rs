@@ -5,6 +5,7 @@
 //! starts them all.
 
 pub mod context;
+pub mod disruption;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod garbagecollector;

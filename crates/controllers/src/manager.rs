@@ -16,6 +16,7 @@ fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)
             crate::serviceaccount::run(ctx.clone()).boxed(),
         ),
         ("endpoint", crate::endpoints::run(ctx.clone()).boxed()),
+        ("disruption", crate::disruption::run(ctx.clone()).boxed()),
         (
             "endpointslice",
             crate::endpointslice::run(ctx.clone()).boxed(),
