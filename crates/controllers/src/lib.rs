@@ -5,11 +5,19 @@
 //! starts them all.
 
 pub mod context;
+pub mod cronjob;
+pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod garbagecollector;
+pub mod job;
 pub mod manager;
+pub mod nodeipam;
+pub mod nodelifecycle;
+pub mod podcontrol;
+pub mod replicaset;
 pub mod serviceaccount;
+pub mod ttlafterfinished;
 
 pub use context::{Context, ControllerConfig};

@@ -17,6 +17,7 @@
 //! The expected order on create is `default`, `prepare_for_create`, `validate_create`; on
 //! update `default`, `prepare_for_update`, `validate_update`.
 
+mod default_tolerations;
 mod defaults_core;
 mod defaults_other;
 mod defaults_workloads;
@@ -30,6 +31,8 @@ use base64::Engine;
 use serde_json::Value;
 use skiff_api::Resource;
 
+pub use default_tolerations::TolerationDefaults;
+
 use crate::status::Cause;
 
 /// Applies upstream's defaults for the kind of `resource` to `obj` (idempotent).
@@ -37,6 +40,7 @@ pub fn default(resource: &Resource, obj: &mut Value) {
     if !obj.is_object() {
         return;
     }
+    drop_empty_metadata(obj);
     match (resource.group, resource.kind) {
         ("", "Pod") => defaults_core::pod(obj),
         ("", "Service") => defaults_core::service(obj),
@@ -68,11 +72,41 @@ pub fn default(resource: &Resource, obj: &mut Value) {
     }
 }
 
+/// Empty `labels`, `annotations`, `ownerReferences` and `finalizers` are dropped, as Go's
+/// `omitempty` drops them when upstream stores an object (so `-o jsonpath` of a cleared
+/// list prints nothing, not `[]`). `managedFields: []` is kept: on a write it means
+/// "clear the managed fields".
+fn drop_empty_metadata(obj: &mut Value) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for field in ["labels", "annotations", "ownerReferences", "finalizers"] {
+        let empty = match meta.get(field) {
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(Value::Object(m)) => m.is_empty(),
+            Some(Value::Null) => true,
+            _ => false,
+        };
+        if empty {
+            meta.remove(field);
+        }
+    }
+}
+
 /// Upstream's `PrepareForCreate` for the kind, plus the create-only pod admission plugins.
 /// `metadata.name` and `metadata.uid` must already be set. Sets `metadata.generation` to 1
 /// for kinds that track it and removes it for the others.
 pub fn prepare_for_create(resource: &Resource, obj: &mut Value) {
-    strategy::prepare_for_create(resource, obj);
+    strategy::prepare_for_create(resource, obj, &TolerationDefaults::default());
+}
+
+/// [`prepare_for_create`] with the server's DefaultTolerationSeconds settings.
+pub fn prepare_for_create_with(
+    resource: &Resource,
+    obj: &mut Value,
+    tolerations: &TolerationDefaults,
+) {
+    strategy::prepare_for_create(resource, obj, tolerations);
 }
 
 /// Upstream's `PrepareForUpdate` of the main resource (`subresource` None) or of a
@@ -197,4 +231,23 @@ pub fn check_decodable(resource: &Resource, obj: &Value) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_metadata_collections_are_dropped_as_go_omits_them() {
+        let cm = skiff_api::resources::by_group_version_kind("", "v1", "ConfigMap").unwrap();
+        let mut obj = serde_json::json!({"metadata": {
+            "name": "a", "labels": {}, "annotations": null, "ownerReferences": [],
+            "finalizers": [], "managedFields": []
+        }});
+        default(cm, &mut obj);
+        assert_eq!(
+            obj,
+            serde_json::json!({"metadata": {"name": "a", "managedFields": []}})
+        );
+    }
 }

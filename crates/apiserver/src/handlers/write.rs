@@ -115,7 +115,7 @@ pub async fn create_object(
     }
     let name = ctx.app.objects.new_metadata(&scope, ns, obj)?;
     admission::default(resource, obj);
-    admission::prepare_for_create(resource, obj);
+    admission::prepare_for_create_with(resource, obj, &ctx.app.config.toleration_defaults());
     if !is_apply(ctx) {
         crate::handlers::apply::record_update(ctx, opts, None, obj);
     }
