@@ -1,8 +1,7 @@
 //! The disruption controller end to end with the real kubectl against `skiff server`:
-//! PodDisruptionBudgets over pods whose readiness is patched through the status
-//! subresource, with minAvailable as a number, minAvailable as a percentage and
-//! maxUnavailable (both scaled by the pods' ReplicaSet, which owns exactly the pods it
-//! wants, so a ReplicaSet controller has nothing to change).
+//! PodDisruptionBudgets over a ReplicaSet's pods whose readiness is patched through the
+//! status subresource (as a kubelet reports it), with minAvailable as a number,
+//! minAvailable as a percentage and maxUnavailable (both scaled by the ReplicaSet).
 
 mod support;
 
@@ -15,11 +14,6 @@ use support::{k, k_in, kubectl, kubectls, wait_for, Server};
 const WAIT: Duration = Duration::from_secs(30);
 
 const OBJECTS: &str = r#"
-apiVersion: v1
-kind: Node
-metadata:
-  name: node-1
----
 apiVersion: apps/v1
 kind: ReplicaSet
 metadata:
@@ -62,24 +56,6 @@ spec:
   selector:
     matchLabels: {app: db}
 "#;
-
-fn pod(name: &str, rs_uid: &str) -> String {
-    format!(
-        r#"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  labels: {{app: db}}
-  ownerReferences:
-  - {{apiVersion: apps/v1, kind: ReplicaSet, name: db, uid: {rs_uid}, controller: true, blockOwnerDeletion: true}}
-spec:
-  nodeName: node-1
-  containers:
-  - {{name: db, image: postgres}}
-"#
-    )
-}
 
 fn set_ready(bin: &Path, s: &Server, name: &str, ip: &str, ready: bool) {
     let patch = format!(
@@ -129,13 +105,19 @@ fn budgets_follow_pod_health() {
     let s = Server::start();
     let bin = &kubectls()[0];
     k_in(bin, &s, &["apply", "-f", "-"], Some(OBJECTS));
-    let rs = k(
-        bin,
-        &s,
-        &["get", "rs", "db", "-o", "jsonpath={.metadata.uid}"],
-    );
-    for (i, p) in ["db-0", "db-1", "db-2"].iter().enumerate() {
-        k_in(bin, &s, &["apply", "-f", "-"], Some(&pod(p, &rs)));
+    // The ReplicaSet controller makes the pods; a kubelet would report them ready.
+    let pods: Vec<String> = wait_for(WAIT, "three pods of db", || {
+        let out = k(bin, &s, &["get", "pods", "-l", "app=db", "-o", "name"]);
+        let names: Vec<String> = out
+            .lines()
+            .map(|l| l.trim_start_matches("pod/").to_string())
+            .collect();
+        (names.len() == 3).then_some(names)
+    });
+    // Not ready yet: nothing may be disrupted.
+    let st = wait_counts(bin, &s, "min-two", (0, 2, 3, 0));
+    assert_eq!(st["conditions"][0]["reason"], "InsufficientPods");
+    for (i, p) in pods.iter().enumerate() {
         set_ready(bin, &s, p, &format!("10.42.0.{}", i + 10), true);
     }
 
@@ -160,17 +142,16 @@ fn budgets_follow_pod_health() {
     assert_eq!(&row[..4], ["min-two", "2", "N/A", "1"], "{out}");
 
     // One pod not ready: no disruption allowed.
-    set_ready(bin, &s, "db-1", "10.42.0.11", false);
+    set_ready(bin, &s, &pods[1], "10.42.0.11", false);
     let st = wait_counts(bin, &s, "min-two", (2, 2, 3, 0));
     let cond = &st["conditions"][0];
     assert_eq!(cond["status"], "False");
     assert_eq!(cond["reason"], "InsufficientPods");
-
     wait_counts(bin, &s, "half", (2, 2, 3, 0));
     wait_counts(bin, &s, "max-one", (2, 2, 3, 0));
 
     // Ready again, and a spec change is observed.
-    set_ready(bin, &s, "db-1", "10.42.0.11", true);
+    set_ready(bin, &s, &pods[1], "10.42.0.11", true);
     k(
         bin,
         &s,
