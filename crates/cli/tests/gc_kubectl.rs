@@ -232,39 +232,45 @@ fn cascading_deletion_of_configmaps() {
     );
 }
 
-const DEPLOYMENT: &str = r#"
+fn deployment(app: &str) -> String {
+    format!(
+        r#"
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: web
+  name: {app}
 spec:
   replicas: 0
   selector:
-    matchLabels: {app: web}
+    matchLabels: {{app: {app}}}
   template:
     metadata:
-      labels: {app: web}
+      labels: {{app: {app}}}
     spec:
       containers:
-      - {name: web, image: nginx}
-"#;
+      - {{name: web, image: nginx}}
+"#
+    )
+}
 
-fn replicaset(name: &str, deployment_uid: &str) -> String {
+/// A ReplicaSet of Deployment `app` (labelled so the Deployment controller keeps it).
+fn replicaset(app: &str, name: &str, deployment_uid: &str) -> String {
     format!(
         r#"
 apiVersion: apps/v1
 kind: ReplicaSet
 metadata:
   name: {name}
+  labels: {{app: {app}}}
   ownerReferences:
-  - {{apiVersion: apps/v1, kind: Deployment, name: web, uid: {deployment_uid}, controller: true, blockOwnerDeletion: true}}
+  - {{apiVersion: apps/v1, kind: Deployment, name: {app}, uid: {deployment_uid}, controller: true, blockOwnerDeletion: true}}
 spec:
   replicas: 0
   selector:
-    matchLabels: {{app: web, pod-template-hash: {name}}}
+    matchLabels: {{app: {app}, pod-template-hash: {name}}}
   template:
     metadata:
-      labels: {{app: web, pod-template-hash: {name}}}
+      labels: {{app: {app}, pod-template-hash: {name}}}
     spec:
       containers:
       - {{name: web, image: nginx}}
@@ -273,18 +279,18 @@ spec:
 }
 
 #[test]
-fn deleting_a_deployment_cascades_to_its_replicaset() {
-    let s = Server::start();
+fn deleting_a_deployment_cascades_to_its_replicasets() {
+    let s = Server::start_with(&["--simulated-nodes", "1"]);
     let bin = &kubectls()[0];
 
-    // --cascade=orphan: the ReplicaSet stays, its owner reference removed.
-    k_in(bin, &s, &["apply", "-f", "-"], Some(DEPLOYMENT));
+    // --cascade=orphan: the ReplicaSets stay, their owner reference removed.
+    k_in(bin, &s, &["apply", "-f", "-"], Some(&deployment("web")));
     let d = uid(bin, &s, "deployment", "web");
     k_in(
         bin,
         &s,
         &["apply", "-f", "-"],
-        Some(&replicaset("web-1", &d)),
+        Some(&replicaset("web", "web-1", &d)),
     );
     k(
         bin,
@@ -304,19 +310,49 @@ fn deleting_a_deployment_cascades_to_its_replicaset() {
         ""
     );
 
-    // The default (background): the ReplicaSet is collected.
-    k_in(bin, &s, &["apply", "-f", "-"], Some(DEPLOYMENT));
-    let d = uid(bin, &s, "deployment", "web");
+    // The default (background): its ReplicaSets (ours and the one its controller made)
+    // are collected.
+    k_in(bin, &s, &["apply", "-f", "-"], Some(&deployment("api")));
+    let d = uid(bin, &s, "deployment", "api");
     k_in(
         bin,
         &s,
         &["apply", "-f", "-"],
-        Some(&replicaset("web-2", &d)),
+        Some(&replicaset("api", "api-1", &d)),
     );
-    k(bin, &s, &["delete", "deployment", "web"]);
-    gone(bin, &s, "rs", "web-2");
+    k(bin, &s, &["delete", "deployment", "api"]);
+    gone(bin, &s, "rs", "api-1");
+    wait_for(WAIT, "every ReplicaSet of api to go", || {
+        let out = k(bin, &s, &["get", "rs", "-l", "app=api", "-o", "name"]);
+        out.trim().is_empty().then_some(())
+    });
     assert!(
         exists(bin, &s, "rs", "web-1"),
         "the orphan is nobody's dependent"
     );
+
+    // Foreground with pods: kubectl returns once the Deployment is gone, which is after
+    // its ReplicaSet, which is after its pods.
+    let running = deployment("fg").replace("replicas: 0", "replicas: 2");
+    k_in(bin, &s, &["apply", "-f", "-"], Some(&running));
+    // (Running on the simulated node once a scheduler binds them; Pending until then.)
+    wait_for(WAIT, "two pods of fg", || {
+        let out = k(bin, &s, &["get", "pods", "-l", "app=fg", "-o", "name"]);
+        (out.lines().count() == 2).then_some(())
+    });
+    k(
+        bin,
+        &s,
+        &[
+            "delete",
+            "deployment",
+            "fg",
+            "--cascade=foreground",
+            "--timeout=30s",
+        ],
+    );
+    for kind in ["rs", "pods"] {
+        let out = k(bin, &s, &["get", kind, "-l", "app=fg", "-o", "name"]);
+        assert!(out.trim().is_empty(), "{kind} left: {out}");
+    }
 }

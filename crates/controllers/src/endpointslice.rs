@@ -8,7 +8,6 @@ pub mod reconciler;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -33,8 +32,14 @@ fn service_of_slice(s: &EndpointSlice) -> Option<ObjectKey> {
     ))
 }
 
-/// How long to wait before looking again at a Service whose pods name unknown nodes.
-const MISSING_NODE_RETRY: Duration = Duration::from_secs(2);
+/// Why a sync is retried (with back-off).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Api(#[from] kube::Error),
+    #[error("skipping Pods for Service {0}: Node Not Found")]
+    NodeNotFound(ObjectKey),
+}
 
 pub async fn run(ctx: Arc<Context>) {
     let services = ctx.informers.get::<Service>();
@@ -45,6 +50,7 @@ pub async fn run(ctx: Arc<Context>) {
     let mut svc_changes = services.subscribe();
     let mut pod_changes = pods_inf.subscribe();
     let mut slice_changes = slices.subscribe();
+    let mut node_changes = nodes.subscribe();
     services.synced().await;
     pods_inf.synced().await;
     slices.synced().await;
@@ -68,6 +74,12 @@ pub async fn run(ctx: Arc<Context>) {
                     },
                     c = pod_changes.recv() => match c {
                         Some(c) => services_of_pod_change(&services, &c).into_iter().for_each(|k| q.add(k)),
+                        None => return,
+                    },
+                    c = node_changes.recv() => match c {
+                        // Pods naming a node not known before may now be listed.
+                        Some(Change::Added(_)) => services.keys().into_iter().for_each(|k| q.add(k)),
+                        Some(_) => {}
                         None => return,
                     },
                     c = slice_changes.recv() => match c {
@@ -105,7 +117,7 @@ pub async fn run(ctx: Arc<Context>) {
                 let Some(svc) = services.get(&key) else {
                     // Its slices go with it (they are owned by it).
                     tracker.lock().delete(&tracker_key);
-                    return Ok(None);
+                    return Ok::<_, SyncError>(None);
                 };
                 let Some(sel) = pods::selector(&svc).filter(|_| pods::is_managed(&svc)) else {
                     return Ok(None);
@@ -154,7 +166,7 @@ pub async fn run(ctx: Arc<Context>) {
                         Ok(created) => slices.assume(created),
                         // The namespace is going away: nothing to do.
                         Err(kube::Error::Api(e)) if e.code == 403 => return Ok(None),
-                        Err(e) => return Err(e),
+                        Err(e) => return Err(e.into()),
                     }
                 }
                 for s in plan.update {
@@ -167,11 +179,15 @@ pub async fn run(ctx: Arc<Context>) {
                     match api.delete(&name, &DeleteParams::default()).await {
                         Ok(_) => {}
                         Err(kube::Error::Api(e)) if e.code == 404 => {}
-                        Err(e) => return Err(e),
+                        Err(e) => return Err(e.into()),
                     }
                     deleted.lock().insert((key.namespace.clone(), name));
                 }
-                Ok(plan.missing_nodes.then_some(MISSING_NODE_RETRY))
+                if plan.missing_nodes {
+                    // Pods of the Service name a node not known (yet): look again later.
+                    return Err(SyncError::NodeNotFound(key));
+                }
+                Ok(None)
             }
         })
         .await;

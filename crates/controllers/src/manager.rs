@@ -28,6 +28,7 @@ const CONTROLLERS: &[(&str, Start)] = &[
         crate::ttlafterfinished::run(c).boxed()
     }),
     ("endpoint", |c| crate::endpoints::run(c).boxed()),
+    ("disruption", |c| crate::disruption::run(c).boxed()),
     ("endpointslice", |c| crate::endpointslice::run(c).boxed()),
     ("garbagecollector", |c| {
         crate::garbagecollector::run(c).boxed()
