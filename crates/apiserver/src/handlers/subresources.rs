@@ -377,6 +377,62 @@ async fn bind_decoded(ctx: &Ctx, binding: &Value) -> Result<Resp, ApiError> {
     ))
 }
 
+/// Whether budget `pdb` selects a pod with `labels` (an empty or bad selector selects none).
+fn pdb_selects(pdb: &Value, labels: &std::collections::BTreeMap<String, String>) -> bool {
+    let Ok(meta) = serde_json::from_value::<skiff_api::labels::MetaLabelSelector>(
+        pdb["spec"]["selector"].clone(),
+    ) else {
+        return false;
+    };
+    match skiff_api::labels::LabelSelector::from_meta(&meta) {
+        Ok(sel) => {
+            pdb["spec"]["selector"].is_object() && !sel.is_everything() && sel.matches(labels)
+        }
+        Err(_) => false,
+    }
+}
+
+/// Takes one disruption from budget `name` for `pod` (compare-and-swap on the budget, as
+/// upstream: `disruptionsAllowed` goes down by one and the pod is listed in
+/// `disruptedPods` until the disruption controller sees it gone), or refuses with 429.
+async fn spend_disruption(ctx: &Ctx, ns: &str, name: &str, pod: &str) -> Result<(), ApiError> {
+    let pdbs =
+        skiff_api::resources::by_group_version_resource("policy", "v1", "poddisruptionbudgets")
+            .ok_or(ApiError::PathNotFound)?;
+    let now = crate::objects::rfc3339(ctx.app.clock.now());
+    ctx.app
+        .objects
+        .update_with(&ResourceScope::new(pdbs), Some(ns), name, |pdb| {
+            let refuse = |why: String| {
+                Err(ApiError::TooManyRequests(format!(
+                    "Cannot evict pod as it would violate the pod's disruption budget.{why}"
+                )))
+            };
+            let generation = pdb["metadata"]["generation"].as_i64().unwrap_or(0);
+            let observed = pdb["status"]["observedGeneration"].as_i64().unwrap_or(0);
+            if observed < generation {
+                return refuse(String::new());
+            }
+            let allowed = pdb["status"]["disruptionsAllowed"].as_i64().unwrap_or(0);
+            if allowed <= 0 {
+                return refuse(format!(
+                    " The disruption budget {name} needs {} healthy pods and has {} currently",
+                    pdb["status"]["desiredHealthy"].as_i64().unwrap_or(0),
+                    pdb["status"]["currentHealthy"].as_i64().unwrap_or(0)
+                ));
+            }
+            let mut new = pdb.clone();
+            new["status"]["disruptionsAllowed"] = json!(allowed - 1);
+            if !new["status"]["disruptedPods"].is_object() {
+                new["status"]["disruptedPods"] = json!({});
+            }
+            new["status"]["disruptedPods"][pod] = json!(now);
+            Ok(new)
+        })
+        .await?;
+    Ok(())
+}
+
 async fn evict<B>(ctx: &Ctx, body: B) -> Result<Resp, ApiError>
 where
     B: hyper::body::Body<Data = Bytes>,
@@ -406,33 +462,19 @@ where
             None,
             |_| true,
         );
-        for (_, pdb) in snap.items {
-            let sel = match pdb["spec"]["selector"].as_object() {
-                Some(_) => {
-                    let meta: skiff_api::labels::MetaLabelSelector =
-                        match serde_json::from_value(pdb["spec"]["selector"].clone()) {
-                            Ok(m) => m,
-                            Err(_) => continue,
-                        };
-                    match skiff_api::labels::LabelSelector::from_meta(&meta) {
-                        Ok(s) => s,
-                        Err(_) => continue,
-                    }
-                }
-                None => continue,
-            };
-            if sel.is_everything() || !sel.matches(&labels) {
-                continue;
-            }
-            let allowed = pdb["status"]["disruptionsAllowed"].as_i64().unwrap_or(0);
-            if allowed <= 0 {
-                let pdb_name = pdb["metadata"]["name"].as_str().unwrap_or("");
-                return Err(ApiError::TooManyRequests(format!(
-                    "Cannot evict pod as it would violate the pod's disruption budget. The disruption budget {pdb_name} needs {} healthy pods and has {} currently",
-                    pdb["status"]["desiredHealthy"].as_i64().unwrap_or(0),
-                    pdb["status"]["currentHealthy"].as_i64().unwrap_or(0)
-                )));
-            }
+        let budgets: Vec<String> = snap
+            .items
+            .iter()
+            .filter(|(_, pdb)| pdb_selects(pdb, &labels))
+            .filter_map(|(_, pdb)| pdb["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        if budgets.len() > 1 {
+            return Err(ApiError::Internal(
+                "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.".into(),
+            ));
+        }
+        if let Some(budget) = budgets.first() {
+            spend_disruption(ctx, &ns, budget, ctx.name()).await?;
         }
     }
     let mut opts = DeleteOptions::default();
