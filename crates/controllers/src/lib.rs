@@ -16,6 +16,7 @@ pub mod manager;
 pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod podcontrol;
+pub mod podgc;
 pub mod replicaset;
 pub mod serviceaccount;
 pub mod ttlafterfinished;

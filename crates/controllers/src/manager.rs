@@ -30,6 +30,7 @@ const CONTROLLERS: &[(&str, Start)] = &[
     ("endpoint", |c| crate::endpoints::run(c).boxed()),
     ("disruption", |c| crate::disruption::run(c).boxed()),
     ("endpointslice", |c| crate::endpointslice::run(c).boxed()),
+    ("podgc", |c| crate::podgc::run(c).boxed()),
     ("garbagecollector", |c| {
         crate::garbagecollector::run(c).boxed()
     }),
