@@ -5,7 +5,10 @@
 //! starts them all.
 
 pub mod context;
+pub mod daemonset;
+pub mod history;
 pub mod manager;
 pub mod serviceaccount;
+pub mod statefulset;
 
 pub use context::{Context, ControllerConfig};

@@ -10,10 +10,14 @@ use crate::context::Context;
 
 /// The controllers, by upstream's names.
 fn controllers(ctx: &Arc<Context>) -> Vec<(&'static str, BoxFuture<'static, ()>)> {
-    vec![(
-        "serviceaccount",
-        crate::serviceaccount::run(ctx.clone()).boxed(),
-    )]
+    vec![
+        (
+            "serviceaccount",
+            crate::serviceaccount::run(ctx.clone()).boxed(),
+        ),
+        ("daemonset", crate::daemonset::run(ctx.clone()).boxed()),
+        ("statefulset", crate::statefulset::run(ctx.clone()).boxed()),
+    ]
 }
 
 /// Runs every controller.
