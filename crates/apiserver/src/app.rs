@@ -29,6 +29,21 @@ pub struct AppConfig {
     /// The address clients reach this server at (for `/api`'s serverAddressByClientCIDRs).
     pub advertise_address: String,
     pub https_port: u16,
+    /// DefaultTolerationSeconds: how long new pods tolerate `node.kubernetes.io/not-ready`
+    /// (`--default-not-ready-toleration-seconds`, 300).
+    pub default_not_ready_toleration_seconds: i64,
+    /// ... and `node.kubernetes.io/unreachable` (`--default-unreachable-toleration-seconds`).
+    pub default_unreachable_toleration_seconds: i64,
+}
+
+impl AppConfig {
+    /// The DefaultTolerationSeconds admission plugin's settings.
+    pub fn toleration_defaults(&self) -> crate::admission::TolerationDefaults {
+        crate::admission::TolerationDefaults {
+            not_ready_seconds: self.default_not_ready_toleration_seconds,
+            unreachable_seconds: self.default_unreachable_toleration_seconds,
+        }
+    }
 }
 
 /// What every request handler shares.

@@ -66,6 +66,13 @@ pub struct ServerArgs {
     /// How long a Job's pod runs on a simulated node before it succeeds.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     simulated_job_duration: std::time::Duration,
+    /// How long new pods tolerate the node.kubernetes.io/not-ready:NoExecute taint
+    /// (the toleration DefaultTolerationSeconds adds to every pod without one).
+    #[arg(long, default_value_t = 300)]
+    default_not_ready_toleration_seconds: i64,
+    /// How long new pods tolerate the node.kubernetes.io/unreachable:NoExecute taint.
+    #[arg(long, default_value_t = 300)]
+    default_unreachable_toleration_seconds: i64,
 }
 
 /// Parses durations as Kubernetes flags write them: `300ms`, `40s`, `5m`, `1h`, `1m30s`.
@@ -196,6 +203,8 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<Started> {
         AppConfig {
             advertise_address: advertise.to_string(),
             https_port: args.https_port,
+            default_not_ready_toleration_seconds: args.default_not_ready_toleration_seconds,
+            default_unreachable_toleration_seconds: args.default_unreachable_toleration_seconds,
         },
     ));
     skiff_apiserver::bootstrap::run(&app)

@@ -5,10 +5,21 @@
 //! starts them all.
 
 pub mod context;
+pub mod cronjob;
 pub mod daemonset;
+pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
+pub mod garbagecollector;
 pub mod history;
+pub mod job;
 pub mod manager;
+pub mod nodeipam;
+pub mod nodelifecycle;
+pub mod podcontrol;
+pub mod replicaset;
 pub mod serviceaccount;
 pub mod statefulset;
+pub mod ttlafterfinished;
 
 pub use context::{Context, ControllerConfig};

@@ -17,6 +17,7 @@
 //! The expected order on create is `default`, `prepare_for_create`, `validate_create`; on
 //! update `default`, `prepare_for_update`, `validate_update`.
 
+mod default_tolerations;
 mod defaults_core;
 mod defaults_other;
 mod defaults_workloads;
@@ -29,6 +30,8 @@ mod value;
 use base64::Engine;
 use serde_json::Value;
 use skiff_api::Resource;
+
+pub use default_tolerations::TolerationDefaults;
 
 use crate::status::Cause;
 
@@ -72,7 +75,16 @@ pub fn default(resource: &Resource, obj: &mut Value) {
 /// `metadata.name` and `metadata.uid` must already be set. Sets `metadata.generation` to 1
 /// for kinds that track it and removes it for the others.
 pub fn prepare_for_create(resource: &Resource, obj: &mut Value) {
-    strategy::prepare_for_create(resource, obj);
+    strategy::prepare_for_create(resource, obj, &TolerationDefaults::default());
+}
+
+/// [`prepare_for_create`] with the server's DefaultTolerationSeconds settings.
+pub fn prepare_for_create_with(
+    resource: &Resource,
+    obj: &mut Value,
+    tolerations: &TolerationDefaults,
+) {
+    strategy::prepare_for_create(resource, obj, tolerations);
 }
 
 /// Upstream's `PrepareForUpdate` of the main resource (`subresource` None) or of a

@@ -8,6 +8,7 @@
 use serde_json::{json, Value};
 use skiff_api::Resource;
 
+use super::default_tolerations::TolerationDefaults;
 use super::defaults_workloads::copy_template_labels;
 use super::quantity::Quantity;
 use super::validation::batch::{
@@ -148,7 +149,7 @@ pub(crate) fn pod_qos(pod: &Value) -> &'static str {
 }
 
 /// The ServiceAccount, Priority and DefaultTolerationSeconds admission plugins on a new pod.
-fn pod_admission(pod: &mut Value) {
+fn pod_admission(pod: &mut Value, tolerations: &TolerationDefaults) {
     let mirror = v::present(
         pod,
         &["metadata", "annotations", "kubernetes.io/config.mirror"],
@@ -182,34 +183,7 @@ fn pod_admission(pod: &mut Value) {
         default_ptr(spec, "priority", json!(p));
         default_ptr(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
     }
-    let tolerations = spec
-        .get("tolerations")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let tolerates = |taint: &str| {
-        tolerations.iter().any(|t| {
-            let k = v::s(t, &["key"]);
-            let e = v::s(t, &["effect"]);
-            (k == taint || k.is_empty()) && (e == "NoExecute" || e.is_empty())
-        })
-    };
-    let mut added = Vec::new();
-    for taint in [
-        "node.kubernetes.io/not-ready",
-        "node.kubernetes.io/unreachable",
-    ] {
-        if !tolerates(taint) {
-            added.push(json!({
-                "key": taint, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300
-            }));
-        }
-    }
-    if !added.is_empty() {
-        let mut all = tolerations;
-        all.extend(added);
-        spec.insert("tolerations".into(), Value::Array(all));
-    }
+    super::default_tolerations::apply(spec, tolerations);
 }
 
 fn job_selector(job: &mut Value) {
@@ -240,7 +214,7 @@ fn job_selector(job: &mut Value) {
 /// `PrepareForCreate`, plus the create-only admission plugins. Expects `metadata.name` and
 /// `metadata.uid` to be set already (the Job selector and Namespace label are made from
 /// them).
-pub(crate) fn prepare_for_create(r: &Resource, obj: &mut Value) {
+pub(crate) fn prepare_for_create(r: &Resource, obj: &mut Value, tolerations: &TolerationDefaults) {
     if !obj.is_object() {
         return;
     }
@@ -252,7 +226,7 @@ pub(crate) fn prepare_for_create(r: &Resource, obj: &mut Value) {
     set_generation(obj, has_generation(r).then_some(1));
     match (r.group, r.kind) {
         ("", "Pod") => {
-            pod_admission(obj);
+            pod_admission(obj, tolerations);
             let qos = pod_qos(obj);
             let gated = !v::arr(obj, &["spec", "schedulingGates"]).is_empty();
             let mut status = json!({"phase": "Pending", "qosClass": qos});

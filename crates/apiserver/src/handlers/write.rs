@@ -115,7 +115,7 @@ pub async fn create_object(
     }
     let name = ctx.app.objects.new_metadata(&scope, ns, obj)?;
     admission::default(resource, obj);
-    admission::prepare_for_create(resource, obj);
+    admission::prepare_for_create_with(resource, obj, &ctx.app.config.toleration_defaults());
     if !is_apply(ctx) {
         crate::handlers::apply::record_update(ctx, opts, None, obj);
     }
@@ -220,6 +220,13 @@ where
         }
         if opts.dry_run {
             return Ok(new);
+        }
+        if crate::handlers::delete::should_delete_during_update(&old, &new) {
+            match crate::handlers::delete::remove(ctx, ns, &name, &old, rev).await {
+                Ok(()) => return Ok(new),
+                Err(ApiError::Conflict { .. }) if !preconditioned => continue,
+                Err(e) => return Err(e),
+            }
         }
         let (taken, obsolete) = if is_service {
             allocators
