@@ -248,13 +248,15 @@ pub enum Claim {
     Ignore,
 }
 
-/// Upstream's claiming rule. `parent_deleting`: a parent being deleted adopts nothing
-/// (it still releases). Objects being deleted are never adopted.
+/// Upstream's claiming rule. `parent_deleting`: a parent being deleted adopts and releases
+/// nothing. Objects being deleted are never adopted.
 pub fn claim(meta: &ObjectMeta, parent_uid: &str, parent_deleting: bool, matches: bool) -> Claim {
     match controller_of(meta) {
         Some(r) if r.uid == parent_uid => {
-            if matches || parent_deleting {
+            if matches {
                 Claim::Owned
+            } else if parent_deleting {
+                Claim::Ignore
             } else {
                 Claim::Release
             }
@@ -504,6 +506,7 @@ mod tests {
         }]);
         assert_eq!(claim(&m, "p", false, true), Claim::Owned);
         assert_eq!(claim(&m, "p", false, false), Claim::Release);
+        assert_eq!(claim(&m, "p", true, false), Claim::Ignore);
         assert_eq!(claim(&m, "q", false, true), Claim::Ignore);
     }
 }
