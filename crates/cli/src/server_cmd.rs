@@ -240,6 +240,12 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<Started> {
                 memory: args.simulated_node_memory.clone(),
                 pods: args.simulated_node_pods,
                 job_duration: args.simulated_job_duration,
+                // As the kubelet: a quarter of the Lease's life, which must stay within
+                // the grace period the node lifecycle controller gives it.
+                lease_renew_interval: (args.node_monitor_grace_period / 4).clamp(
+                    std::time::Duration::from_millis(100),
+                    std::time::Duration::from_secs(10),
+                ),
                 ..Default::default()
             },
         },

@@ -269,7 +269,8 @@ fn deadlines_and_schedules() {
     wait_nodes(bin, &s);
     let ns = "sched";
     k(bin, &s, &["create", "namespace", ns]);
-    // A pod that can never run, a Job that may be active for 1 s.
+    // A pod bound to a node that does not exist (it never runs), a Job that may be active
+    // for 1 s.
     let late = r#"
 apiVersion: batch/v1
 kind: Job
@@ -279,7 +280,7 @@ spec:
   activeDeadlineSeconds: 1
   template:
     spec:
-      nodeSelector: {nowhere: "true"}
+      nodeName: nowhere
       restartPolicy: Never
       containers:
       - name: c
@@ -324,6 +325,47 @@ spec:
         jsonpath(bin, &s, ns, "job/late", "{.status.conditions[0].message}"),
         "Job was active longer than specified deadline"
     );
+    // Once its pod is gone (counted as failed), the Job is Failed for the same reason.
+    let out = k(
+        bin,
+        &s,
+        &[
+            "-n",
+            ns,
+            "wait",
+            "--for=condition=failed",
+            "job/late",
+            "--timeout=30s",
+        ],
+    );
+    assert!(out.contains("condition met"), "{out}");
+    assert_eq!(
+        jsonpath(bin, &s, ns, "job/late", "{.status.conditions[1].reason}"),
+        "DeadlineExceeded"
+    );
+    assert_eq!(jsonpath(bin, &s, ns, "job/late", "{.status.failed}"), "1");
+    for b in &bins {
+        let out = k(b, &s, &["-n", ns, "get", "job", "late"]);
+        assert!(out.contains(" Failed "), "{out}");
+    }
+    let ev = k(
+        bin,
+        &s,
+        &[
+            "-n",
+            ns,
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=late",
+            "-o",
+            "jsonpath={range .items[*]}{.type} {.reason}: {.message}{\"\\n\"}{end}",
+        ],
+    );
+    assert!(
+        ev.contains("Warning DeadlineExceeded: Job was active longer than specified deadline"),
+        "{ev}"
+    );
 
     // The CronJob fires by itself: a Job `often-<minutes>` with the scheduled-time
     // annotation, the CronJob's lastScheduleTime, and a successful run recorded.
@@ -331,8 +373,11 @@ spec:
         Duration::from_secs(30),
         "the CronJob to create a Job",
         || {
-            let name = jsonpath(bin, &s, ns, "cronjob/often", "{.status.active[0].name}");
-            (!name.is_empty()).then_some(name)
+            let names = jsonpath(bin, &s, ns, "jobs", "{.items[*].metadata.name}");
+            names
+                .split_whitespace()
+                .find(|n| n.starts_with("often-"))
+                .map(str::to_string)
         },
     );
     let minutes: u64 = job

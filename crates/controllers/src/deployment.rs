@@ -256,7 +256,7 @@ impl Controller {
         }
         let mut bumped = d.clone();
         let st = bumped.status.get_or_insert_with(Default::default);
-        st.collision_count = Some(st.collision_count.unwrap_or(0) + 1);
+        st.collision_count = Some(st.collision_count.unwrap_or(0).saturating_add(1));
         if let Err(e) = self.write_status(&bumped).await {
             return e;
         }

@@ -42,7 +42,23 @@ struct Controller {
     orphans: WorkQueue<ObjectKey>,
     exp: Expectations,
     backoff: Mutex<HashMap<ObjectKey, BackoffRecord>>,
+    /// The Job as this controller last wrote it: newer than the cache until the watch
+    /// catches up, so a sync never decides on a status older than its own last write
+    /// (which could count a pod twice or recreate a finished index).
+    written: Mutex<HashMap<ObjectKey, Arc<Job>>>,
     recorder: Recorder,
+}
+
+/// Whether `a` is a later version of the same object than `b` (skiff's resource versions
+/// are store revisions; anything unparsable counts as not later).
+fn is_newer(a: &Job, b: &Job) -> bool {
+    let rv = |j: &Job| {
+        j.metadata
+            .resource_version
+            .as_deref()
+            .and_then(|r| r.parse::<u64>().ok())
+    };
+    a.metadata.uid == b.metadata.uid && matches!((rv(a), rv(b)), (Some(x), Some(y)) if x > y)
 }
 
 /// The text of an API error as upstream's events show it (the Status message).
@@ -220,6 +236,11 @@ impl Controller {
         let api: Api<Job> = Api::namespaced(self.client.clone(), ns);
         api.replace_status(name, &PostParams::default(), job)
             .await
+            .inspect(|written| {
+                self.written
+                    .lock()
+                    .insert(ObjectKey::of(&written.metadata), Arc::new(written.clone()));
+            })
             .map_err(|e| format!("updating job status: {e}"))
     }
 
@@ -353,10 +374,21 @@ impl Controller {
     }
 
     async fn sync(&self, key: ObjectKey) -> Result<Option<Duration>, String> {
-        let Some(job) = self.jobs.get(&key) else {
+        let Some(cached) = self.jobs.get(&key) else {
             self.exp.forget(&key);
             self.backoff.lock().remove(&key);
+            self.written.lock().remove(&key);
             return Ok(None);
+        };
+        let job = {
+            let mut written = self.written.lock();
+            match written.get(&key) {
+                Some(w) if is_newer(w, &cached) => w.clone(),
+                _ => {
+                    written.remove(&key);
+                    cached
+                }
+            }
         };
         if reconcile::is_finished(&job) {
             self.backoff.lock().remove(&key);
@@ -482,7 +514,7 @@ impl Controller {
                 return Ok(None);
             }
             if let Some(job) = self.resolve(&key.namespace, r) {
-                if !reconcile::is_finished(&job) {
+                if !reconcile::is_finished(&job) || reconcile::managed_elsewhere(&job) {
                     return Ok(None);
                 }
             }
@@ -513,6 +545,7 @@ pub async fn run(ctx: Arc<Context>) {
         orphans: WorkQueue::with_backoff(Duration::from_secs(1), Duration::from_secs(60)),
         exp: Expectations::default(),
         backoff: Mutex::new(HashMap::new()),
+        written: Mutex::new(HashMap::new()),
         recorder: ctx.recorder("job-controller"),
     });
     for k in jobs.keys() {

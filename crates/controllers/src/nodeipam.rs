@@ -268,13 +268,28 @@ pub async fn run(ctx: Arc<Context>) {
                     .await
                 {
                     Ok(updated) => {
-                        nodes.assume(updated);
+                        crate::nodelifecycle::assume_newer(&nodes, updated);
                         Ok(None)
                     }
                     Err(e) => {
                         let _ = set.lock().release(&cidr);
                         match e {
                             kube::Error::Api(ae) if ae.code == 404 => Ok(None),
+                            // The node has a range already and the cache is behind: read it.
+                            kube::Error::Api(ae) if ae.code == 422 => {
+                                let fresh = api.get(&name).await?;
+                                let have = node_cidrs(&fresh);
+                                crate::nodelifecycle::assume_newer(&nodes, fresh);
+                                if have.is_empty() {
+                                    Err(kube::Error::Api(ae))
+                                } else {
+                                    let mut s = set.lock();
+                                    for c in have {
+                                        let _ = s.occupy(&c);
+                                    }
+                                    Ok(None)
+                                }
+                            }
                             e => {
                                 recorder.record(
                                     &*node,

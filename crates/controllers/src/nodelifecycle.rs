@@ -4,12 +4,14 @@
 //! ([`health`]); every node carries the taints its conditions and `spec.unschedulable`
 //! call for ([`taints`]); pods on a node with NoExecute taints they do not tolerate (long
 //! enough) are deleted, and pods on a node that is not Ready are marked not Ready
-//! ([`eviction`]). When every node is down, no NoExecute taints are added (upstream's
-//! full-disruption mode: the fault is more likely the control plane's).
+//! ([`eviction`]). New NoExecute taints are paced per zone ([`zones`]); when every node is
+//! down, none are kept (upstream's full-disruption mode: the fault is more likely the
+//! control plane's).
 
 pub mod eviction;
 pub mod health;
 pub mod taints;
+pub mod zones;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,11 +60,35 @@ struct Controller {
     health: Mutex<HashMap<String, health::Health>>,
     /// False while every node is down (no NoExecute taints then).
     evict: AtomicBool,
+    /// Each zone's state and size, as of the last monitor pass.
+    zones: Mutex<HashMap<String, (zones::ZoneState, usize)>>,
+    /// Each zone's NoExecute tainting bucket.
+    buckets: Mutex<HashMap<String, zones::Bucket>>,
     /// Nodes whose pods must be looked at.
     fan_out: Mutex<HashSet<String>>,
     fan_out_signal: Notify,
     node_events: Recorder,
     eviction_events: Recorder,
+}
+
+fn revision<K: kube::Resource>(o: &K) -> Option<u64> {
+    o.meta().resource_version.as_deref()?.parse().ok()
+}
+
+/// Puts what a controller just wrote into the cache, unless the watch already brought the
+/// same or a newer version (an older one would hide the newer from every reader until the
+/// object changes again).
+pub(crate) fn assume_newer<K: skiff_runtime::informer::Kind>(informer: &Informer<K>, obj: K) {
+    let key = ObjectKey::of(obj.meta());
+    if let (Some(cached), Some(new)) = (
+        informer.get(&key).as_deref().and_then(revision),
+        revision(&obj),
+    ) {
+        if cached >= new {
+            return;
+        }
+    }
+    informer.assume(obj);
 }
 
 fn is_conflict_or_gone(e: &kube::Error) -> Option<u16> {
@@ -79,6 +105,34 @@ impl Controller {
             && nodes
                 .iter()
                 .all(|n| health::ready_status(n) != Some("True"))
+    }
+
+    fn refresh_zones(&self) {
+        let nodes = self.nodes.list();
+        *self.zones.lock() = zones::zones(nodes.iter().map(|n| &**n));
+        self.evict.store(!self.all_down(), Ordering::Relaxed);
+    }
+
+    /// Whether `node` may be newly tainted NoExecute now (its zone's pace); else when to
+    /// ask again.
+    fn may_taint(&self, node: &Node, now: Timestamp) -> Result<(), Duration> {
+        let key = zones::zone_key(node);
+        let (state, size) = self
+            .zones
+            .lock()
+            .get(&key)
+            .copied()
+            .unwrap_or((zones::ZoneState::Normal, 1));
+        let qps = zones::tainting_qps(state, size);
+        let mut buckets = self.buckets.lock();
+        let bucket = buckets
+            .entry(key)
+            .or_insert_with(|| zones::Bucket::new(now));
+        bucket.take(qps, now).map_err(|wait| {
+            wait.map(Duration::from_secs_f64)
+                .unwrap_or(NODE_MONITOR_PERIOD)
+                .max(Duration::from_millis(100))
+        })
     }
 
     fn request_fan_out(&self, node: &str) {
@@ -111,7 +165,7 @@ impl Controller {
                     .await
                 {
                     Ok(updated) => {
-                        self.nodes.assume(updated.clone());
+                        assume_newer(&self.nodes, updated.clone());
                         node = Arc::new(updated);
                     }
                     Err(e) if is_conflict_or_gone(&e) == Some(404) => return Ok(None),
@@ -120,21 +174,32 @@ impl Controller {
             }
         }
         let evict = self.evict.load(Ordering::Relaxed);
-        if let Some(new_taints) = taints::reconcile(&node, evict, now) {
+        let mut again = None;
+        let mut wanted = taints::reconcile(&node, evict, now);
+        if let Some(new) = &wanted {
+            if taints::starts_no_execute(&node, new) {
+                if let Err(wait) = self.may_taint(&node, now) {
+                    again = Some(wait);
+                    wanted = taints::reconcile(&node, false, now);
+                }
+            }
+        }
+        if let Some(new_taints) = wanted {
             let patch = json!({
                 "metadata": {"resourceVersion": node.metadata.resource_version},
-                "spec": {"taints": new_taints},
+                // An empty list is dropped, as upstream's omitempty does.
+                "spec": {"taints": if new_taints.is_empty() { None } else { Some(new_taints) }},
             });
             match api
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
             {
-                Ok(updated) => self.nodes.assume(updated),
+                Ok(updated) => assume_newer(&self.nodes, updated),
                 Err(e) if is_conflict_or_gone(&e) == Some(404) => return Ok(None),
                 Err(e) => return Err(e),
             }
         }
-        Ok(None)
+        Ok(again)
     }
 
     async fn sync_pod(&self, key: ObjectKey) -> Result<Option<Duration>, kube::Error> {
@@ -163,7 +228,7 @@ impl Controller {
                     .await
                 {
                     Ok(updated) => {
-                        self.pods.assume(updated.clone());
+                        assume_newer(&self.pods, updated.clone());
                         pod = Arc::new(updated);
                     }
                     Err(e) if is_conflict_or_gone(&e) == Some(404) => return Ok(None),
@@ -223,10 +288,12 @@ pub async fn run(ctx: Arc<Context>) {
         pods: pods.clone(),
         health: Mutex::new(HashMap::new()),
         evict: AtomicBool::new(true),
+        zones: Mutex::new(HashMap::new()),
+        buckets: Mutex::new(HashMap::new()),
         fan_out: Mutex::new(HashSet::new()),
         fan_out_signal: Notify::new(),
     });
-    c.evict.store(!c.all_down(), Ordering::Relaxed);
+    c.refresh_zones();
     let node_queue: WorkQueue<String> = WorkQueue::new();
     let pod_queue: WorkQueue<ObjectKey> = WorkQueue::new();
     for n in nodes.list() {
@@ -251,7 +318,7 @@ pub async fn run(ctx: Arc<Context>) {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                c.evict.store(!c.all_down(), Ordering::Relaxed);
+                c.refresh_zones();
                 for k in c.nodes.keys() {
                     q.add(k.name);
                 }

@@ -41,6 +41,8 @@ struct Controller<K: ReplicaOwner> {
     queue: WorkQueue<ObjectKey>,
     expectations: Expectations,
     recorder: Recorder,
+    /// When each owner's status was last written (to coalesce count-only updates).
+    status_written: Mutex<std::collections::HashMap<ObjectKey, Instant>>,
 }
 
 fn exp_key(k: &ObjectKey) -> String {
@@ -353,8 +355,10 @@ impl<K: ReplicaOwner> Controller<K> {
         let ek = exp_key(&key);
         let Some(owner) = self.owners.get(&key) else {
             self.expectations.forget(&ek);
+            self.status_written.lock().remove(&key);
             return Ok(None);
         };
+        let started = Instant::now();
         let needs_sync = self.expectations.satisfied(&ek, Instant::now());
         let all = self.pods.list_in(&key.namespace);
         let active: Vec<Arc<Pod>> = all
@@ -367,13 +371,21 @@ impl<K: ReplicaOwner> Controller<K> {
         let pods: Vec<&Pod> = owned.iter().map(|p| &**p).collect();
         let mut manage_err = None;
         if needs_sync && owner.meta().deletion_timestamp.is_none() {
-            let related = self.related_pods(&owner, &all);
+            // Siblings' pods only matter for choosing which pods to delete.
+            let related = if pods.len() > owner.replicas().max(0) as usize {
+                self.related_pods(&owner, &all)
+            } else {
+                Vec::new()
+            };
             let related: Vec<&Pod> = related.iter().map(|p| &**p).collect();
             let result = match reconcile::manage(owner.replicas(), &pods, &related, now) {
                 Manage::Nothing => Ok(()),
                 Manage::Create(n) => {
                     self.expectations.expect_creations(&ek, n, Instant::now());
-                    self.create_pods(&owner, n).await
+                    let t = Instant::now();
+                    let r = self.create_pods(&owner, n).await;
+                    tracing::debug!(key = %key, n, elapsed = ?t.elapsed(), "created pods");
+                    r
                 }
                 Manage::Delete(victims) => {
                     self.expectations.expect_deletions(
@@ -401,18 +413,41 @@ impl<K: ReplicaOwner> Controller<K> {
             now,
         );
         if st != old {
-            let mut updated = (*owner).clone();
-            updated.set_status(st);
-            let api: Api<K> = Api::namespaced(self.client.clone(), &key.namespace);
-            match api
-                .replace_status(&key.name, &PostParams::default(), &updated)
-                .await
+            let last = self.status_written.lock().get(&key).copied();
+            if let Some(wait) =
+                reconcile::status_write_delay(&old, &st, owner.replicas(), last, Instant::now())
             {
+                if manage_err.is_none() {
+                    return Ok(Some(wait));
+                }
+            }
+            self.status_written
+                .lock()
+                .insert(key.clone(), Instant::now());
+            let mut updated = (*owner).clone();
+            updated.set_status(st.clone());
+            let api: Api<K> = Api::namespaced(self.client.clone(), &key.namespace);
+            let pp = PostParams::default();
+            let mut result = api.replace_status(&key.name, &pp, &updated).await;
+            // The cache may lag behind our own last write: retry once on the live object
+            // (keeping the generation acted on), as upstream's updateReplicaSetStatus does.
+            if matches!(&result, Err(e) if podcontrol::api_code(e) == 409) {
+                result = match api.get(&key.name).await {
+                    Ok(mut live) if live.meta().uid == owner.meta().uid => {
+                        live.set_status(st);
+                        api.replace_status(&key.name, &pp, &live).await
+                    }
+                    Ok(_) => return Ok(None),
+                    Err(e) => Err(e),
+                };
+            }
+            match result {
                 Ok(_) => {}
                 Err(e) if podcontrol::api_code(&e) == 404 => return Ok(None),
                 Err(e) => return Err(e),
             }
         }
+        tracing::debug!(key = %key, needs_sync, pods = pods.len(), elapsed = ?started.elapsed(), "synced");
         if let Some(e) = manage_err {
             return Err(e);
         }
@@ -437,6 +472,7 @@ async fn run<K: ReplicaOwner>(ctx: Arc<Context>) {
         pods,
         queue: WorkQueue::new(),
         expectations: Expectations::new(),
+        status_written: Mutex::new(std::collections::HashMap::new()),
         recorder: ctx.recorder(K::COMPONENT),
     });
     c.enqueue_all();

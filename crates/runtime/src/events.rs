@@ -1,9 +1,8 @@
 //! Recording Events (core/v1) about objects, as upstream's event recorder: `Normal` or
 //! `Warning`, a reason and a message, the involved object and the reporting component.
-//! A repeat of the same event for the same object bumps its `count` and `lastTimestamp`
-//! instead of creating another object. Recording never blocks or fails the caller.
+//! [`crate::correlate`] decides what is written: repeats bump `count`, floods of similar
+//! events are combined or dropped as client-go's correlator does. Recording never blocks or fails the caller.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
@@ -12,6 +11,8 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, Resource};
 use parking_lot::Mutex;
 use serde_json::json;
+
+use crate::correlate::{Correlator, Decision};
 
 /// Normal or Warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,16 +30,13 @@ impl EventType {
     }
 }
 
-/// Events recorded so far: (object uid, type, reason, message) -> (event name, count).
-type Seen = HashMap<(String, &'static str, String, String), (String, i32)>;
-
 /// Records events as one component (e.g. `replicaset-controller`).
 #[derive(Clone)]
 pub struct Recorder {
     client: Client,
     component: String,
     host: Option<String>,
-    seen: Arc<Mutex<Seen>>,
+    correlator: Arc<Mutex<Correlator>>,
 }
 
 /// The reference to `obj` an Event carries.
@@ -60,7 +58,7 @@ impl Recorder {
             client,
             component: component.into(),
             host: None,
-            seen: Arc::new(Mutex::new(HashMap::new())),
+            correlator: Arc::new(Mutex::new(Correlator::default())),
         }
     }
 
@@ -95,28 +93,20 @@ impl Recorder {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "default".to_string());
         let uid = involved.uid.clone().unwrap_or_default();
-        let seen_key = (uid, kind.as_str(), reason.to_string(), message.clone());
         let now = jiff::Timestamp::now();
-        let (name, count) = {
-            let mut seen = self.seen.lock();
-            if seen.len() > 4096 {
-                seen.clear();
-            }
-            let entry = seen.entry(seen_key).or_insert_with(|| {
-                let name = format!(
-                    "{}.{:x}",
-                    involved.name.clone().unwrap_or_default(),
-                    now.as_nanosecond() as u64
-                );
-                (name, 0)
-            });
-            entry.1 += 1;
-            entry.clone()
-        };
+        let decision = self.correlator.lock().observe(
+            &uid,
+            involved.name.as_deref().unwrap_or(""),
+            kind.as_str(),
+            reason,
+            &message,
+            now,
+        );
         let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
         let stamp = Time(now);
-        match count {
-            2.. => {
+        match decision {
+            Decision::Drop => {}
+            Decision::Bump { name, count } => {
                 tokio::spawn(async move {
                     let patch = json!({"count": count, "lastTimestamp": stamp});
                     let _ = api
@@ -124,7 +114,7 @@ impl Recorder {
                         .await;
                 });
             }
-            _ => {
+            Decision::Create { name, message } => {
                 let ev = Event {
                     metadata: ObjectMeta {
                         name: Some(name),

@@ -160,7 +160,16 @@ impl<K: Kind> Informer<K> {
 
     fn upsert(&self, new: Arc<K>) {
         let key = key_of(&*new);
-        let old = self.cache.write().insert(key, new.clone());
+        let old = {
+            let mut cache = self.cache.write();
+            if let Some(cur) = cache.get(&key) {
+                // An assumed write is newer than a watch event still in flight: keep it.
+                if is_older(new.resource_version(), cur.resource_version()) {
+                    return;
+                }
+            }
+            cache.insert(key, new.clone())
+        };
         let change = match old {
             None => Change::Added(new),
             Some(old) if old.resource_version() == new.resource_version() => return,
@@ -223,9 +232,22 @@ impl<K: Kind> Informer<K> {
     }
 
     /// Puts an object into the cache as if the watch had delivered it (what a controller
-    /// just wrote, so its next decision sees it; the watch confirms it soon after).
+    /// just wrote, so its next decision sees it; the watch confirms it soon after). Older
+    /// versions arriving later never replace a newer one.
     pub fn assume(&self, obj: K) {
         self.upsert(Arc::new(obj));
+    }
+}
+
+/// Whether resourceVersion `a` is older than `b` (both are store revisions here; anything
+/// unparsable is never older).
+fn is_older(a: Option<String>, b: Option<String>) -> bool {
+    match (
+        a.and_then(|a| a.parse::<u64>().ok()),
+        b.and_then(|b| b.parse::<u64>().ok()),
+    ) {
+        (Some(a), Some(b)) => a < b,
+        _ => false,
     }
 }
 
@@ -263,5 +285,20 @@ impl Informers {
         let inf = Informer::start(api, watcher::Config::default().page_size(1000));
         started.insert(TypeId::of::<K>(), inf.clone());
         inf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_versions_compare_as_numbers() {
+        let v = |s: &str| Some(s.to_string());
+        assert!(is_older(v("9"), v("10")));
+        assert!(!is_older(v("10"), v("10")));
+        assert!(!is_older(v("11"), v("10")));
+        assert!(!is_older(None, v("10")));
+        assert!(!is_older(v("x"), v("10")));
     }
 }

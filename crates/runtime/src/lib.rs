@@ -4,6 +4,7 @@
 //! the process), [`queue::WorkQueue`]s of keys with per-key back-off, an
 //! [`events::Recorder`] for `kubectl describe`, and Lease-based [`leader`] election.
 
+pub mod correlate;
 pub mod events;
 pub mod informer;
 pub mod keys;

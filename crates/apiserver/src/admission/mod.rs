@@ -40,6 +40,7 @@ pub fn default(resource: &Resource, obj: &mut Value) {
     if !obj.is_object() {
         return;
     }
+    drop_empty_metadata(obj);
     match (resource.group, resource.kind) {
         ("", "Pod") => defaults_core::pod(obj),
         ("", "Service") => defaults_core::service(obj),
@@ -68,6 +69,27 @@ pub fn default(resource: &Resource, obj: &mut Value) {
             defaults_other::role_binding(obj)
         }
         _ => {}
+    }
+}
+
+/// Empty `labels`, `annotations`, `ownerReferences` and `finalizers` are dropped, as Go's
+/// `omitempty` drops them when upstream stores an object (so `-o jsonpath` of a cleared
+/// list prints nothing, not `[]`). `managedFields: []` is kept: on a write it means
+/// "clear the managed fields".
+fn drop_empty_metadata(obj: &mut Value) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for field in ["labels", "annotations", "ownerReferences", "finalizers"] {
+        let empty = match meta.get(field) {
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(Value::Object(m)) => m.is_empty(),
+            Some(Value::Null) => true,
+            _ => false,
+        };
+        if empty {
+            meta.remove(field);
+        }
     }
 }
 
@@ -209,4 +231,23 @@ pub fn check_decodable(resource: &Resource, obj: &Value) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_metadata_collections_are_dropped_as_go_omits_them() {
+        let cm = skiff_api::resources::by_group_version_kind("", "v1", "ConfigMap").unwrap();
+        let mut obj = serde_json::json!({"metadata": {
+            "name": "a", "labels": {}, "annotations": null, "ownerReferences": [],
+            "finalizers": [], "managedFields": []
+        }});
+        default(cm, &mut obj);
+        assert_eq!(
+            obj,
+            serde_json::json!({"metadata": {"name": "a", "managedFields": []}})
+        );
+    }
 }

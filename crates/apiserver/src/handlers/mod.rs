@@ -102,6 +102,9 @@ where
         return subresources::handle(ctx, &sub, req.into_body()).await;
     }
     let verb = ctx.req.verb;
+    if resource.group.is_empty() && resource.plural == "bindings" && verb == Verb::Create {
+        return subresources::legacy_bindings(ctx, req.into_body()).await;
+    }
     if !resource.has_verb(to_api_verb(verb)) {
         return Err(ApiError::MethodNotAllowed(
             "the server does not allow this method on the requested resource".to_string(),

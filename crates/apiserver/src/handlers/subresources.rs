@@ -279,6 +279,50 @@ where
 {
     let bytes = body_bytes(body).await?;
     let binding = decode_body(ctx.content_type.as_deref(), &bytes)?;
+    bind_decoded(ctx, &binding).await
+}
+
+/// `POST /api/v1/namespaces/{ns}/bindings` (the legacy form clients such as the Python
+/// client's `create_namespaced_binding` use): binds the pod the Binding names, exactly as
+/// `pods/{name}/binding`.
+pub async fn legacy_bindings<B>(ctx: Ctx, body: B) -> Result<Resp, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let bytes = body_bytes(body).await?;
+    let binding = decode_body(ctx.content_type.as_deref(), &bytes)?;
+    let pod = binding["metadata"]["name"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    if pod.is_empty() {
+        return Err(ApiError::Invalid {
+            kind: "Binding".into(),
+            group: String::new(),
+            name: String::new(),
+            causes: vec![crate::status::Cause {
+                reason: "FieldValueRequired".into(),
+                field: "metadata.name".into(),
+                message: "Required value: name or generateName is required".into(),
+            }],
+        });
+    }
+    let pods = skiff_api::resources::by_group_version_resource("", "v1", "pods")
+        .ok_or(ApiError::PathNotFound)?;
+    let mut req = ctx.req.clone();
+    req.resource = "pods".into();
+    req.name = Some(pod);
+    req.subresource = Some("binding".into());
+    let ctx = Ctx {
+        resource: pods,
+        req,
+        ..ctx
+    };
+    bind_decoded(&ctx, &binding).await
+}
+
+async fn bind_decoded(ctx: &Ctx, binding: &Value) -> Result<Resp, ApiError> {
     let node = binding["target"]["name"].as_str().unwrap_or("").to_string();
     if node.is_empty() {
         return Err(ApiError::Invalid {

@@ -139,19 +139,39 @@ pub async fn create_object(
             .map_err(|causes| invalid(resource, &name, causes))?;
         taken = t;
     }
-    match ctx
-        .app
-        .objects
-        .store_new(&scope, ns, &name, obj.clone())
-        .await
-    {
-        Ok(o) => Ok(o),
-        Err(e) => {
-            ctx.app.allocators.release(&taken).await;
-            Err(e)
+    let mut name = name;
+    let mut attempts = 0;
+    loop {
+        match ctx
+            .app
+            .objects
+            .store_new(&scope, ns, &name, obj.clone())
+            .await
+        {
+            Ok(o) => return Ok(o),
+            // A name made from generateName that is taken gets another suffix, as
+            // upstream's RetryGenerateName (7 retries). Services keep the name their
+            // addresses were claimed for.
+            Err(e @ ApiError::AlreadyExists { .. })
+                if given_name.is_empty() && !is_service && attempts < GENERATE_NAME_RETRIES =>
+            {
+                attempts += 1;
+                let Some(prefix) = obj["metadata"]["generateName"].as_str() else {
+                    return Err(e);
+                };
+                name = format!("{prefix}{}", crate::objects::random_suffix());
+                obj["metadata"]["name"] = Value::String(name.clone());
+            }
+            Err(e) => {
+                ctx.app.allocators.release(&taken).await;
+                return Err(e);
+            }
         }
     }
 }
+
+/// Upstream retries a taken generated name this many times.
+const GENERATE_NAME_RETRIES: u32 = 7;
 
 pub async fn update<B>(ctx: &Ctx, body: B) -> Result<Resp, ApiError>
 where

@@ -136,8 +136,19 @@ def main(kubeconfig):
             spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]),
         ),
     )
-    pods = core.list_namespaced_pod(ns, field_selector="spec.nodeName=")
+    pods = core.list_namespaced_pod(ns, field_selector="spec.nodeName=", label_selector="app=p")
     check([p.metadata.name for p in pods.items] == ["p1"], "unscheduled pods by field selector")
+    # The legacy bindings resource binds the pod it names (the answer is a Status, which the
+    # client cannot decode as a Binding: read it raw).
+    core.create_namespaced_binding(
+        ns,
+        client.V1Binding(
+            metadata=client.V1ObjectMeta(name="p1"),
+            target=client.V1ObjectReference(kind="Node", name="node-x"),
+        ),
+        _preload_content=False,
+    )
+    check(core.read_namespaced_pod("p1", ns).spec.node_name == "node-x", "pod bound through bindings")
     svc = core.create_namespaced_service(
         ns,
         client.V1Service(

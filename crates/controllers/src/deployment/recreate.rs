@@ -37,7 +37,7 @@ impl Planner {
 /// Whether any old ReplicaSet still has pods, or any pod not of the new ReplicaSet is not
 /// finished.
 fn old_pods_running(new_rs: Option<&ReplicaSet>, old: &[ReplicaSet], pods: &[&Pod]) -> bool {
-    if old.iter().map(|r| du::rs_status(r).0).sum::<i32>() > 0 {
+    if du::total(old.iter().map(|r| du::rs_status(r).0)) > 0 {
         return true;
     }
     let new_uid = new_rs.and_then(|r| r.metadata.uid.as_deref());

@@ -45,11 +45,11 @@ impl Planner {
         old: Vec<ReplicaSet>,
         new_rs: &ReplicaSet,
     ) -> bool {
-        let old_count: i32 = old.iter().map(rs_replicas).sum();
+        let old_count = du::total(old.iter().map(rs_replicas));
         if old_count == 0 {
             return false;
         }
-        let all_count: i32 = all.iter().map(|r| rs_replicas(r)).sum();
+        let all_count = du::total(all.iter().map(|r| rs_replicas(r)));
         let min_available = du::replicas(&self.d) - du::max_unavailable(&self.d);
         let new_unavailable = rs_replicas(new_rs) - du::rs_available(new_rs);
         let max_scaled_down = all_count - min_available - new_unavailable;
@@ -86,7 +86,7 @@ impl Planner {
     /// Scales old ReplicaSets down as far as availability allows, oldest first.
     fn scale_down_old_for_rolling(&mut self, all: &[&ReplicaSet], old: &[ReplicaSet]) -> i32 {
         let min_available = du::replicas(&self.d) - du::max_unavailable(&self.d);
-        let available: i32 = all.iter().map(|r| du::rs_available(r)).sum();
+        let available = du::total(all.iter().map(|r| du::rs_available(r)));
         if available <= min_available {
             return 0;
         }

@@ -301,7 +301,7 @@ impl Planner {
             .filter(|r| rs_replicas(r) > 0)
             .cloned()
             .collect();
-        let current: i32 = all.iter().map(rs_replicas).sum();
+        let current = du::total(all.iter().map(rs_replicas));
         let allowed = if want > 0 {
             want + du::max_surge(&self.d)
         } else {
@@ -482,16 +482,16 @@ pub fn calculate_status(
     d: &Deployment,
     now: jiff::Timestamp,
 ) -> DeploymentStatus {
-    let available: i32 = all.iter().map(|r| du::rs_available(r)).sum();
-    let total: i32 = all.iter().map(|r| rs_replicas(r)).sum();
+    let available = du::total(all.iter().map(|r| du::rs_available(r)));
+    let total = du::total(all.iter().map(|r| rs_replicas(r)));
     let unavailable = (total - available).max(0);
     let nz = |v: i32| (v != 0).then_some(v);
     let old = d.status.clone().unwrap_or_default();
     let mut st = DeploymentStatus {
         observed_generation: d.metadata.generation,
-        replicas: nz(all.iter().map(|r| du::rs_status(r).0).sum()),
+        replicas: nz(du::total(all.iter().map(|r| du::rs_status(r).0))),
         updated_replicas: nz(new_rs.map(|r| du::rs_status(r).0).unwrap_or(0)),
-        ready_replicas: nz(all.iter().map(|r| du::rs_status(r).1).sum()),
+        ready_replicas: nz(du::total(all.iter().map(|r| du::rs_status(r).1))),
         available_replicas: nz(available),
         unavailable_replicas: nz(unavailable),
         collision_count: old.collision_count,

@@ -397,3 +397,33 @@ fn complete_and_timed_out_rollouts() {
         )
     );
 }
+
+#[test]
+fn extreme_values_never_panic() {
+    for replicas in [i32::MAX, -5, 0] {
+        let mut d = deployment(replicas, "nginx:2");
+        d.spec.as_mut().unwrap().strategy = Some(DeploymentStrategy {
+            type_: Some("RollingUpdate".into()),
+            rolling_update: Some(RollingUpdateDeployment {
+                max_surge: Some(IntOrString::Int(i32::MAX)),
+                max_unavailable: Some(IntOrString::String("bogus".into())),
+            }),
+        });
+        d.status = Some(DeploymentStatus {
+            collision_count: Some(i32::MAX),
+            replicas: Some(i32::MIN),
+            ..Default::default()
+        });
+        let mut old = rs(&d, "nginx:1", i64::MAX, i32::MAX, i32::MAX, 0);
+        old.metadata
+            .annotations
+            .as_mut()
+            .unwrap()
+            .insert(du::MAX_REPLICAS.into(), "-3".into());
+        let mut other = rs(&d, "nginx:0", 1, i32::MAX, -7, 5);
+        other.metadata.uid = Some("other".into());
+        let _ = plan(&d, &[old.clone(), other.clone()], &[], ts(1));
+        d.spec.as_mut().unwrap().paused = Some(true);
+        let _ = plan(&d, &[old, other], &[], ts(2));
+    }
+}

@@ -55,12 +55,29 @@ pub fn skip_copy(key: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Spec accessors (defaults as the API server applies them)
 
+/// Counts read from objects are kept within [0, CAP] and sums within [0, 4 * CAP], so no
+/// arithmetic on them can overflow whatever a user writes.
+const CAP: i32 = 1 << 28;
+
+fn cap(v: i32) -> i32 {
+    v.clamp(0, CAP)
+}
+
+/// The sum of counts, bounded.
+pub fn total(counts: impl IntoIterator<Item = i32>) -> i32 {
+    counts
+        .into_iter()
+        .map(i64::from)
+        .sum::<i64>()
+        .clamp(0, 4 * i64::from(CAP)) as i32
+}
+
 pub fn replicas(d: &Deployment) -> i32 {
-    d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
+    cap(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1))
 }
 
 pub fn rs_replicas(rs: &ReplicaSet) -> i32 {
-    rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0)
+    cap(rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0))
 }
 
 pub fn set_rs_replicas(rs: &mut ReplicaSet, n: i32) {
@@ -118,9 +135,9 @@ pub fn template(d: &Deployment) -> PodTemplateSpec {
 pub fn rs_status(rs: &ReplicaSet) -> (i32, i32, i32) {
     let s = rs.status.as_ref();
     (
-        s.map(|s| s.replicas).unwrap_or(0),
-        s.and_then(|s| s.ready_replicas).unwrap_or(0),
-        s.and_then(|s| s.available_replicas).unwrap_or(0),
+        cap(s.map(|s| s.replicas).unwrap_or(0)),
+        cap(s.and_then(|s| s.ready_replicas).unwrap_or(0)),
+        cap(s.and_then(|s| s.available_replicas).unwrap_or(0)),
     )
 }
 
@@ -135,15 +152,15 @@ pub fn rs_available(rs: &ReplicaSet) -> i32 {
 /// `GetScaledValueFromIntOrPercent`); None when malformed.
 pub fn scaled_value(v: &IntOrString, total: i32, round_up: bool) -> Option<i32> {
     match v {
-        IntOrString::Int(i) => Some(*i),
+        IntOrString::Int(i) => Some(cap(*i)),
         IntOrString::String(s) => {
             let pct: i64 = s.strip_suffix('%')?.parse().ok()?;
             let exact = pct as f64 * f64::from(total) / 100.0;
-            Some(if round_up {
+            Some(cap(if round_up {
                 exact.ceil()
             } else {
                 exact.floor()
-            } as i32)
+            } as i32))
         }
     }
 }
@@ -208,7 +225,12 @@ pub fn revision(rs: &ReplicaSet) -> Option<i64> {
 }
 
 pub fn max_revision(rss: &[ReplicaSet]) -> i64 {
-    rss.iter().filter_map(revision).max().unwrap_or(0)
+    // (kept below i64::MAX: the next revision is this plus one)
+    rss.iter()
+        .filter_map(revision)
+        .max()
+        .unwrap_or(0)
+        .clamp(0, i64::MAX - 1)
 }
 
 /// The second highest revision (upstream `LastRevision`).
@@ -445,7 +467,7 @@ pub fn new_rs_new_replicas(d: &Deployment, all: &[&ReplicaSet], new_rs: &Replica
         return replicas(d);
     }
     let surge = scaled_value(&rolling_params(d).0, replicas(d), true).unwrap_or(0);
-    let current: i32 = all.iter().map(|rs| rs_replicas(rs)).sum();
+    let current = total(all.iter().map(|rs| rs_replicas(rs)));
     let max_total = replicas(d) + surge;
     if current >= max_total {
         return rs_replicas(new_rs);
@@ -475,13 +497,13 @@ fn fraction(rs: &ReplicaSet, d: &Deployment) -> i32 {
     }
     let deployment_max = replicas(d) + max_surge(d);
     let annotated = max_replicas_annotation(rs)
-        .filter(|v| *v != 0)
-        .unwrap_or_else(|| d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0));
+        .filter(|v| *v > 0)
+        .unwrap_or_else(|| cap(d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0)));
     if annotated == 0 {
         return 0;
     }
     let size = f64::from(rs_replicas(rs)) * f64::from(deployment_max) / f64::from(annotated);
-    size.round() as i32 - rs_replicas(rs)
+    cap(size.round() as i32) - rs_replicas(rs)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -109,6 +109,17 @@ pub fn is_finished(job: &Job) -> bool {
         .any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
 }
 
+/// The controller name of Jobs this controller manages (`spec.managedBy` unset or this).
+pub const CONTROLLER_NAME: &str = "kubernetes.io/job-controller";
+
+/// Whether `spec.managedBy` hands the Job to another controller.
+pub fn managed_elsewhere(job: &Job) -> bool {
+    job.spec
+        .as_ref()
+        .and_then(|s| s.managed_by.as_deref())
+        .is_some_and(|m| m != CONTROLLER_NAME)
+}
+
 fn is_indexed(job: &Job) -> bool {
     job.spec.as_ref().and_then(|s| s.completion_mode.as_deref()) == Some("Indexed")
 }
@@ -282,7 +293,7 @@ pub fn reconcile(input: &Input) -> Plan {
         backoff: input.backoff.clone(),
         ..Default::default()
     };
-    if is_finished(job) {
+    if is_finished(job) || managed_elsewhere(job) {
         plan.skip = true;
         return plan;
     }
@@ -1412,6 +1423,15 @@ mod tests {
             expected_rm_finalizers: &HashSet::new(),
         });
         assert!(plan.create.is_empty());
+    }
+
+    #[test]
+    fn jobs_managed_by_another_controller_are_left_alone() {
+        let mut j = job(Some(1), 1);
+        j.spec.as_mut().unwrap().managed_by = Some("example.com/other".into());
+        assert!(run(&j, vec![]).skip);
+        j.spec.as_mut().unwrap().managed_by = Some(CONTROLLER_NAME.into());
+        assert_eq!(run(&j, vec![]).create.len(), 1);
     }
 
     #[test]

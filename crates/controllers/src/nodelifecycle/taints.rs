@@ -98,6 +98,20 @@ pub fn reconcile(node: &Node, evict: bool, now: Timestamp) -> Option<Vec<Taint>>
     (removed || added).then_some(out)
 }
 
+/// Whether `new` puts a NoExecute taint of ours on a node that has none (a new tainting,
+/// which is paced; swapping not-ready for unreachable is not).
+pub fn starts_no_execute(node: &Node, new: &[Taint]) -> bool {
+    let ours = |t: &Taint| t.effect == NO_EXECUTE && managed(&t.key, &t.effect);
+    let had = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.taints.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .any(ours);
+    !had && new.iter().any(ours)
+}
+
 /// The NoExecute taints of `node`.
 pub fn no_execute(node: &Node) -> Vec<Taint> {
     node.spec
@@ -198,6 +212,19 @@ mod tests {
         );
         let uncordoned = node("True", out, false);
         assert_eq!(reconcile(&uncordoned, true, t(6)), Some(vec![]));
+    }
+
+    #[test]
+    fn only_new_no_execute_taints_are_paced() {
+        let n = node("Unknown", vec![], false);
+        let out = reconcile(&n, true, t(5)).unwrap();
+        assert!(starts_no_execute(&n, &out));
+        let swapped = node("False", out.clone(), false);
+        let out2 = reconcile(&swapped, true, t(6)).unwrap();
+        assert!(!starts_no_execute(&swapped, &out2));
+        let cordoned = node("True", vec![], true);
+        let out3 = reconcile(&cordoned, true, t(6)).unwrap();
+        assert!(!starts_no_execute(&cordoned, &out3));
     }
 
     #[test]

@@ -98,6 +98,33 @@ pub fn calculate_status(
     st
 }
 
+/// The shortest time between two status writes that only move counts toward the target.
+pub const STATUS_COALESCE: Duration = Duration::from_millis(100);
+
+/// Whether writing `new` over `old` may wait (and how long): only while counts are moving
+/// during a burst. A new generation, changed conditions, or counts that reached `replicas`
+/// are written at once, so the final state is never late.
+pub fn status_write_delay(
+    old: &Status,
+    new: &Status,
+    replicas: i32,
+    last_write: Option<std::time::Instant>,
+    now: std::time::Instant,
+) -> Option<Duration> {
+    let settled = new.replicas == replicas
+        && new.ready_replicas == replicas
+        && new.available_replicas == replicas
+        && new.fully_labeled_replicas == replicas;
+    if settled
+        || new.observed_generation != old.observed_generation
+        || new.conditions != old.conditions
+    {
+        return None;
+    }
+    let since = now.saturating_duration_since(last_write?);
+    (since < STATUS_COALESCE).then(|| STATUS_COALESCE - since)
+}
+
 /// How long until the next ready pod becomes available (None: none is waiting).
 pub fn next_available_in(
     pods: &[&Pod],
@@ -162,6 +189,43 @@ mod tests {
             Manage::Delete(v) => assert_eq!(v[0].metadata.name.as_deref(), Some("a")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn count_only_status_writes_are_coalesced() {
+        let t = std::time::Instant::now();
+        let old = Status {
+            replicas: 10,
+            observed_generation: 2,
+            ..Default::default()
+        };
+        let moving = Status {
+            replicas: 20,
+            ..old.clone()
+        };
+        assert_eq!(status_write_delay(&old, &moving, 50, None, t), None);
+        let later = t + Duration::from_millis(30);
+        assert_eq!(
+            status_write_delay(&old, &moving, 50, Some(t), later),
+            Some(Duration::from_millis(70))
+        );
+        assert_eq!(
+            status_write_delay(&old, &moving, 50, Some(t), t + STATUS_COALESCE),
+            None
+        );
+        let done = Status {
+            replicas: 50,
+            fully_labeled_replicas: 50,
+            ready_replicas: 50,
+            available_replicas: 50,
+            ..old.clone()
+        };
+        assert_eq!(status_write_delay(&old, &done, 50, Some(t), later), None);
+        let new_gen = Status {
+            observed_generation: 3,
+            ..moving
+        };
+        assert_eq!(status_write_delay(&old, &new_gen, 50, Some(t), later), None);
     }
 
     #[test]

@@ -56,10 +56,17 @@ pub fn go_arch() -> &'static str {
     }
 }
 
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// A stable, unique-looking 32-hex-digit id per node and purpose.
 fn hex_id(index: usize, salt: u64) -> String {
-    // A stable, unique-looking 32-hex-digit id per node.
-    let a = (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt;
-    let b = a.rotate_left(29).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    let a = splitmix((index as u64) ^ (salt << 32));
+    let b = splitmix(a ^ salt);
     format!("{a:016x}{b:016x}")
 }
 

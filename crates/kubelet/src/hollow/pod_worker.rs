@@ -3,7 +3,7 @@
 //! [`pods::decide`]'s steps through `pods/status` and the final delete, and the pod IP
 //! bookkeeping of each node (rebuilt from the cache at start).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +67,15 @@ fn pod_cidr(node: &Node) -> Option<Cidr4> {
         .find_map(Cidr4::parse)
 }
 
+fn is_ready(node: &Node) -> bool {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
 fn is_terminal(pod: &Pod) -> bool {
     matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
@@ -80,6 +89,13 @@ struct Worker {
     nodes: Arc<Informer<Node>>,
     config: Arc<HollowConfig>,
     ips: Ips,
+    /// The revision of our last status write per pod, until the cache has caught up with
+    /// it (so a late watch event of an older version does not make us write again).
+    written: Mutex<HashMap<ObjectKey, u64>>,
+}
+
+fn revision(pod: &Pod) -> Option<u64> {
+    pod.metadata.resource_version.as_deref()?.parse().ok()
 }
 
 impl Worker {
@@ -97,7 +113,12 @@ impl Worker {
             .await
         {
             Ok(updated) => {
-                self.pods.assume(updated);
+                if let Some(rv) = revision(&updated) {
+                    self.written
+                        .lock()
+                        .insert(ObjectKey::of(&updated.metadata), rv);
+                }
+                super::assume_newer(&self.pods, updated);
                 Ok(true)
             }
             Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),
@@ -107,14 +128,33 @@ impl Worker {
 
     async fn sync(&self, key: ObjectKey) -> Result<Option<Duration>, kube::Error> {
         let Some(pod) = self.pods.get(&key) else {
+            self.written.lock().remove(&key);
             return Ok(None);
         };
+        {
+            let mut written = self.written.lock();
+            if let Some(&w) = written.get(&key) {
+                if revision(&pod).is_some_and(|rv| rv < w) {
+                    // An older version than the one we wrote: the newer one is on its
+                    // way (and queues the pod again).
+                    return Ok(None);
+                }
+                written.remove(&key);
+            }
+        }
         let Some(index) = node_of(&self.config, &pod) else {
             return Ok(None);
         };
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let now = Timestamp::now();
-        match pods::decide(&pod, self.config.job_duration, now) {
+        let node_name = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default();
+        let node = self.nodes.get_named("", &node_name);
+        let node_ready = node.as_deref().is_some_and(is_ready);
+        match pods::decide(&pod, self.config.job_duration, node_ready, now) {
             Action::Nothing => Ok(None),
             Action::Later(d) => Ok(Some(d)),
             Action::Delete { uid } => {
@@ -133,13 +173,19 @@ impl Worker {
                     Err(e) => Err(e),
                 }
             }
+            Action::Refresh => {
+                let Some(conditions) = pods::refreshed_conditions(&pod, now) else {
+                    return Ok(None);
+                };
+                let status = k8s_openapi::api::core::v1::PodStatus {
+                    conditions: Some(conditions),
+                    ..Default::default()
+                };
+                self.write_status(&pod, &status).await?;
+                Ok(None)
+            }
             Action::Start => {
-                let node_name = pod
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.node_name.clone())
-                    .unwrap_or_default();
-                let Some(node) = self.nodes.get_named("", &node_name) else {
+                let Some(node) = node else {
                     return Ok(Some(Duration::from_millis(500)));
                 };
                 let host_ip = internal_ip(index);
@@ -196,6 +242,7 @@ pub async fn run(
         nodes: nodes.clone(),
         config: config.clone(),
         ips: Ips::default(),
+        written: Mutex::new(HashMap::new()),
     });
     // Addresses handed out before a restart stay with their pods.
     let mine = |p: &Pod| node_of(&config, p);
@@ -223,6 +270,45 @@ pub async fn run(
             );
         }
     }
+    // A node of ours that is Ready again: its pods may have been marked not Ready while it
+    // was not; look at them all (one pass over the cache for every such node).
+    {
+        let q = queue.clone();
+        let w = worker.clone();
+        let mut node_changes = nodes.subscribe();
+        tokio::spawn(async move {
+            while let Some(c) = node_changes.recv().await {
+                let mut back: HashSet<String> = HashSet::new();
+                let mut note = |c: Change<Node>| {
+                    if let Change::Updated { old, new } = c {
+                        if !is_ready(&old) && is_ready(&new) {
+                            if let Some(n) = new.metadata.name.as_deref() {
+                                if node_index(&w.config, n).is_some() {
+                                    back.insert(n.to_string());
+                                }
+                            }
+                        }
+                    }
+                };
+                note(c);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                while let Ok(Some(c)) =
+                    tokio::time::timeout(Duration::ZERO, node_changes.recv()).await
+                {
+                    note(c);
+                }
+                if back.is_empty() {
+                    continue;
+                }
+                for pod in w.pods.list() {
+                    let on = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+                    if on.is_some_and(|n| back.contains(n)) {
+                        q.add(ObjectKey::of(&pod.metadata));
+                    }
+                }
+            }
+        });
+    }
     let q = queue.clone();
     let w = worker.clone();
     tokio::spawn(async move {
@@ -239,6 +325,7 @@ pub async fn run(
                     if let Some(index) = node_of(&w.config, &pod) {
                         w.ips
                             .release(index, pod.metadata.uid.as_deref().unwrap_or_default());
+                        w.written.lock().remove(&ObjectKey::of(&pod.metadata));
                     }
                 }
                 Change::Added(pod) | Change::Updated { new: pod, .. } => {

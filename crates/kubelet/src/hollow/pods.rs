@@ -26,6 +26,10 @@ pub enum Action {
     Start,
     /// Its run is over: report Succeeded.
     Complete,
+    /// Running, but its Ready / ContainersReady conditions are not what the node reports
+    /// (the node lifecycle controller marked it not Ready, or a readiness gate changed):
+    /// report them again.
+    Refresh,
     /// Look again after this long.
     Later(Duration),
 }
@@ -67,13 +71,14 @@ fn started_at(pod: &Pod) -> Option<Timestamp> {
         .map(|t| t.0)
 }
 
-/// The next step for `pod` (bound to one of our nodes) at `now`.
-pub fn decide(pod: &Pod, job_duration: Duration, now: Timestamp) -> Action {
+/// The next step for `pod` (bound to one of our nodes, which is Ready or not) at `now`.
+pub fn decide(pod: &Pod, job_duration: Duration, node_ready: bool, now: Timestamp) -> Action {
     if pod.metadata.deletion_timestamp.is_some() {
         return Action::Delete {
             uid: pod.metadata.uid.clone().unwrap_or_default(),
         };
     }
+    let refresh = || node_ready && refreshed_conditions(pod, now).is_some();
     match phase(pod) {
         "Pending" => Action::Start,
         "Running" if is_job_pod(pod) => {
@@ -82,12 +87,79 @@ pub fn decide(pod: &Pod, job_duration: Duration, now: Timestamp) -> Action {
             };
             let ran = Duration::try_from(now.duration_since(start)).unwrap_or(Duration::ZERO);
             match job_duration.checked_sub(ran) {
+                Some(_) if refresh() => Action::Refresh,
                 Some(left) if !left.is_zero() => Action::Later(left),
                 _ => Action::Complete,
             }
         }
+        "Running" if refresh() => Action::Refresh,
         _ => Action::Nothing,
     }
+}
+
+/// The Ready condition of a running pod whose containers are all ready: True unless a
+/// readiness gate's condition is missing or not True (upstream's
+/// `GeneratePodReadyCondition`).
+fn ready_condition(pod: &Pod, previous: &[PodCondition], now: Timestamp) -> PodCondition {
+    let gates = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.readiness_gates.as_deref())
+        .unwrap_or_default();
+    let unready: Vec<String> = gates
+        .iter()
+        .filter_map(|g| {
+            let ty = &g.condition_type;
+            match previous.iter().find(|c| &c.type_ == ty) {
+                None => Some(format!(
+                    "corresponding condition of pod readiness gate {ty:?} does not exist."
+                )),
+                Some(c) if c.status != "True" => Some(format!(
+                    "the status of pod readiness gate {ty:?} is not \"True\", but {}",
+                    c.status
+                )),
+                Some(_) => None,
+            }
+        })
+        .collect();
+    if unready.is_empty() {
+        condition(previous, "Ready", "True", None, now)
+    } else {
+        let mut c = condition(
+            previous,
+            "Ready",
+            "False",
+            Some("ReadinessGatesNotReady"),
+            now,
+        );
+        c.message = Some(unready.join(", "));
+        c
+    }
+}
+
+/// A running pod's conditions with Ready and ContainersReady as the node reports them;
+/// `None` when they already are.
+pub fn refreshed_conditions(pod: &Pod, now: Timestamp) -> Option<Vec<PodCondition>> {
+    let mut conds = previous_conditions(pod);
+    let want = [
+        ready_condition(pod, &conds, now),
+        condition(&conds, "ContainersReady", "True", None, now),
+    ];
+    let mut changed = false;
+    for w in want {
+        match conds.iter_mut().find(|c| c.type_ == w.type_) {
+            Some(c) if c.status == w.status && c.reason == w.reason && c.message == w.message => {}
+            Some(c) => {
+                *c = w;
+                changed = true;
+            }
+            None => {
+                conds.push(w);
+                changed = true;
+            }
+        }
+    }
+    changed.then_some(conds)
 }
 
 fn hash_hex(parts: &[&str], words: usize) -> String {
@@ -242,7 +314,7 @@ pub fn running_status(pod: &Pod, host_ip: &str, pod_ip: &str, now: Timestamp) ->
         conditions: Some(vec![
             condition(&prev, "PodReadyToStartContainers", "True", None, now),
             condition(&prev, "Initialized", "True", None, now),
-            condition(&prev, "Ready", "True", None, now),
+            ready_condition(pod, &prev, now),
             condition(&prev, "ContainersReady", "True", None, now),
             scheduled(&prev, now),
         ]),
@@ -359,11 +431,14 @@ mod tests {
     #[test]
     fn pending_pods_start_and_deleted_ones_are_deleted() {
         let p = pod();
-        assert_eq!(decide(&p, Duration::from_secs(1), t(0)), Action::Start);
+        assert_eq!(
+            decide(&p, Duration::from_secs(1), true, t(0)),
+            Action::Start
+        );
         let mut d = p.clone();
         d.metadata.deletion_timestamp = Some(Time(t(0)));
         assert_eq!(
-            decide(&d, Duration::from_secs(1), t(0)),
+            decide(&d, Duration::from_secs(1), true, t(0)),
             Action::Delete { uid: "u1".into() }
         );
     }
@@ -431,8 +506,11 @@ mod tests {
         assert!(is_job_pod(&p));
         p.status = Some(running_status(&p, "10.255.0.2", "10.42.1.2", t(0)));
         let d = Duration::from_secs(5);
-        assert_eq!(decide(&p, d, t(2)), Action::Later(Duration::from_secs(3)));
-        assert_eq!(decide(&p, d, t(5)), Action::Complete);
+        assert_eq!(
+            decide(&p, d, true, t(2)),
+            Action::Later(Duration::from_secs(3))
+        );
+        assert_eq!(decide(&p, d, true, t(5)), Action::Complete);
         let st = succeeded_status(&p, t(5));
         assert_eq!(st.phase.as_deref(), Some("Succeeded"));
         let ready = st
@@ -452,7 +530,76 @@ mod tests {
         assert_eq!(term.finished_at, Some(Time(t(5))));
         // Finished pods stay as they are.
         p.status = Some(st);
-        assert_eq!(decide(&p, d, t(9)), Action::Nothing);
+        assert_eq!(decide(&p, d, true, t(9)), Action::Nothing);
+    }
+
+    #[test]
+    fn readiness_comes_back_when_the_node_is_ready() {
+        let mut p = pod();
+        p.status = Some(running_status(&p, "10.255.0.2", "10.42.1.2", t(0)));
+        let d = Duration::from_secs(1);
+        assert_eq!(decide(&p, d, true, t(1)), Action::Nothing);
+        // The node lifecycle controller marked it not Ready.
+        for c in p.status.as_mut().unwrap().conditions.as_mut().unwrap() {
+            if c.type_ == "Ready" {
+                c.status = "False".into();
+            }
+        }
+        assert_eq!(decide(&p, d, false, t(2)), Action::Nothing);
+        assert_eq!(decide(&p, d, true, t(2)), Action::Refresh);
+        let conds = refreshed_conditions(&p, t(2)).unwrap();
+        let ready = conds.iter().find(|c| c.type_ == "Ready").unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.last_transition_time.clone()),
+            ("True", Some(Time(t(2))))
+        );
+    }
+
+    #[test]
+    fn readiness_gates_hold_ready_back() {
+        let mut p = pod();
+        p.spec.as_mut().unwrap().readiness_gates =
+            Some(vec![k8s_openapi::api::core::v1::PodReadinessGate {
+                condition_type: "example.com/lb".into(),
+            }]);
+        let st = running_status(&p, "10.255.0.2", "10.42.1.2", t(0));
+        let ready = st
+            .conditions
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap()
+            .clone();
+        assert_eq!(ready.status, "False");
+        assert_eq!(ready.reason.as_deref(), Some("ReadinessGatesNotReady"));
+        assert_eq!(
+            ready.message.as_deref(),
+            Some(
+                "corresponding condition of pod readiness gate \"example.com/lb\" does not exist."
+            )
+        );
+        p.status = Some(st);
+        assert_eq!(
+            decide(&p, Duration::from_secs(1), true, t(1)),
+            Action::Nothing
+        );
+        // The gate's condition turns True: Ready follows.
+        p.status
+            .as_mut()
+            .unwrap()
+            .conditions
+            .as_mut()
+            .unwrap()
+            .push(PodCondition {
+                type_: "example.com/lb".into(),
+                status: "True".into(),
+                ..Default::default()
+            });
+        assert_eq!(
+            decide(&p, Duration::from_secs(1), true, t(2)),
+            Action::Refresh
+        );
     }
 
     #[test]

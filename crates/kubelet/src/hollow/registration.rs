@@ -37,7 +37,7 @@ async fn sync(
             .await
         {
             Ok(created) => {
-                nodes.assume(created);
+                super::assume_newer(nodes, created);
                 leases.add(index);
                 Ok(Some(jittered(STATUS_REPORT_FREQUENCY)))
             }
@@ -59,7 +59,7 @@ async fn sync(
         .await
     {
         Ok(updated) => {
-            nodes.assume(updated);
+            super::assume_newer(nodes, updated);
             Ok(Some(jittered(STATUS_REPORT_FREQUENCY)))
         }
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(Some(Duration::ZERO)),
