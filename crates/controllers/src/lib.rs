@@ -6,11 +6,13 @@
 
 pub mod context;
 pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod garbagecollector;
+pub mod history;
 pub mod job;
 pub mod manager;
 pub mod nodeipam;
@@ -19,6 +21,7 @@ pub mod podcontrol;
 pub mod podgc;
 pub mod replicaset;
 pub mod serviceaccount;
+pub mod statefulset;
 pub mod ttlafterfinished;
 
 pub use context::{Context, ControllerConfig};
