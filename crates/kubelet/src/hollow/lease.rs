@@ -68,7 +68,7 @@ async fn renew(
     let Some(node) = nodes.get_named("", &name) else {
         return Ok(()); // not registered (yet)
     };
-    if node.metadata.uid.is_none() {
+    if node.metadata.uid.is_none() || super::node::stopped(&node) {
         return Ok(());
     }
     let want = lease(&node, Timestamp::now());

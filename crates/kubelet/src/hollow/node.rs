@@ -280,6 +280,20 @@ pub fn status_due(
         .filter(|d| !d.is_zero())
 }
 
+/// A hollow node carrying this annotation with value `"true"` acts like a machine that went
+/// silent: no Lease renewals, no node or pod status, no final pod deletions, until the
+/// annotation is removed (for tests and demonstrations of node failure).
+pub const STOPPED_ANNOTATION: &str = "skiff.io/hollow-stopped";
+
+/// Whether `node` is stopped (see [`STOPPED_ANNOTATION`]).
+pub fn stopped(node: &Node) -> bool {
+    node.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(STOPPED_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

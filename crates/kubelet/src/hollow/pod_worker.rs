@@ -153,6 +153,11 @@ impl Worker {
             .and_then(|s| s.node_name.clone())
             .unwrap_or_default();
         let node = self.nodes.get_named("", &node_name);
+        if node.as_deref().is_some_and(super::node::stopped) {
+            // A silent machine reports nothing; its pods are looked at again when it is
+            // Ready again (see `run`).
+            return Ok(None);
+        }
         let node_ready = node.as_deref().is_some_and(is_ready);
         match pods::decide(&pod, self.config.job_duration, node_ready, now) {
             Action::Nothing => Ok(None),

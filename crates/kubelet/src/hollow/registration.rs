@@ -49,6 +49,9 @@ async fn sync(
     if current.metadata.deletion_timestamp.is_some() {
         return Ok(Some(Duration::from_secs(1)));
     }
+    if node::stopped(&current) {
+        return Ok(Some(Duration::from_secs(1)));
+    }
     if let Some(wait) = node::status_due(config, index, &current, now) {
         return Ok(Some(wait));
     }
