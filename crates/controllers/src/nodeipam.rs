@@ -268,7 +268,7 @@ pub async fn run(ctx: Arc<Context>) {
                     .await
                 {
                     Ok(updated) => {
-                        crate::nodelifecycle::assume_newer(&nodes, updated);
+                        nodes.assume(updated);
                         Ok(None)
                     }
                     Err(e) => {
@@ -279,7 +279,7 @@ pub async fn run(ctx: Arc<Context>) {
                             kube::Error::Api(ae) if ae.code == 422 => {
                                 let fresh = api.get(&name).await?;
                                 let have = node_cidrs(&fresh);
-                                crate::nodelifecycle::assume_newer(&nodes, fresh);
+                                nodes.assume(fresh);
                                 if have.is_empty() {
                                     Err(kube::Error::Api(ae))
                                 } else {

@@ -71,26 +71,6 @@ struct Controller {
     eviction_events: Recorder,
 }
 
-fn revision<K: kube::Resource>(o: &K) -> Option<u64> {
-    o.meta().resource_version.as_deref()?.parse().ok()
-}
-
-/// Puts what a controller just wrote into the cache, unless the watch already brought the
-/// same or a newer version (an older one would hide the newer from every reader until the
-/// object changes again).
-pub(crate) fn assume_newer<K: skiff_runtime::informer::Kind>(informer: &Informer<K>, obj: K) {
-    let key = ObjectKey::of(obj.meta());
-    if let (Some(cached), Some(new)) = (
-        informer.get(&key).as_deref().and_then(revision),
-        revision(&obj),
-    ) {
-        if cached >= new {
-            return;
-        }
-    }
-    informer.assume(obj);
-}
-
 fn is_conflict_or_gone(e: &kube::Error) -> Option<u16> {
     match e {
         kube::Error::Api(ae) if ae.code == 404 || ae.code == 409 => Some(ae.code),
@@ -165,7 +145,7 @@ impl Controller {
                     .await
                 {
                     Ok(updated) => {
-                        assume_newer(&self.nodes, updated.clone());
+                        self.nodes.assume(updated.clone());
                         node = Arc::new(updated);
                     }
                     Err(e) if is_conflict_or_gone(&e) == Some(404) => return Ok(None),
@@ -194,7 +174,7 @@ impl Controller {
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
             {
-                Ok(updated) => assume_newer(&self.nodes, updated),
+                Ok(updated) => self.nodes.assume(updated),
                 Err(e) if is_conflict_or_gone(&e) == Some(404) => return Ok(None),
                 Err(e) => return Err(e),
             }
@@ -228,7 +208,7 @@ impl Controller {
                     .await
                 {
                     Ok(updated) => {
-                        assume_newer(&self.pods, updated.clone());
+                        self.pods.assume(updated.clone());
                         pod = Arc::new(updated);
                     }
                     Err(e) if is_conflict_or_gone(&e) == Some(404) => return Ok(None),

@@ -23,8 +23,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Client;
-use skiff_runtime::informer::Kind;
-use skiff_runtime::{Informer, Informers, ObjectKey, WorkQueue};
+use skiff_runtime::{Informers, WorkQueue};
 
 /// The hollow nodes' settings (`--simulated-*` flags).
 #[derive(Debug, Clone)]
@@ -53,26 +52,6 @@ impl Default for HollowConfig {
             lease_renew_interval: Duration::from_secs(10),
         }
     }
-}
-
-fn revision<K: Kind>(o: &K) -> Option<u64> {
-    o.meta().resource_version.as_deref()?.parse().ok()
-}
-
-/// Puts what we just wrote into the cache, unless the watch already brought the same or a
-/// newer version (an older one would hide the newer from every reader until the object
-/// changes again).
-pub(crate) fn assume_newer<K: Kind>(informer: &Informer<K>, obj: K) {
-    let key = ObjectKey::of(obj.meta());
-    if let (Some(cached), Some(new)) = (
-        informer.get(&key).as_deref().and_then(revision),
-        revision(&obj),
-    ) {
-        if cached >= new {
-            return;
-        }
-    }
-    informer.assume(obj);
 }
 
 /// Runs the hollow nodes until the process ends.

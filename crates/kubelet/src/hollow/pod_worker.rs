@@ -118,7 +118,7 @@ impl Worker {
                         .lock()
                         .insert(ObjectKey::of(&updated.metadata), rv);
                 }
-                super::assume_newer(&self.pods, updated);
+                self.pods.assume(updated);
                 Ok(true)
             }
             Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),

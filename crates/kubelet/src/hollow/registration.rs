@@ -37,7 +37,7 @@ async fn sync(
             .await
         {
             Ok(created) => {
-                super::assume_newer(nodes, created);
+                nodes.assume(created);
                 leases.add(index);
                 Ok(Some(jittered(STATUS_REPORT_FREQUENCY)))
             }
@@ -62,7 +62,7 @@ async fn sync(
         .await
     {
         Ok(updated) => {
-            super::assume_newer(nodes, updated);
+            nodes.assume(updated);
             Ok(Some(jittered(STATUS_REPORT_FREQUENCY)))
         }
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(Some(Duration::ZERO)),
