@@ -1,0 +1,146 @@
+//! Resource arithmetic as the scheduler needs it: quantities parsed to integers (cpu in
+//! millicores, everything else in whole units, rounded up), a pod's effective requests
+//! (the larger of its containers' sum and its largest init container, plus overhead) and a
+//! node's allocatable resources.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Node, Pod, ResourceRequirements};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+/// Amounts of resources: `cpu` in millicores, the rest in units (bytes, pods, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resources(pub BTreeMap<String, i64>);
+
+impl Resources {
+    pub fn get(&self, name: &str) -> i64 {
+        self.0.get(name).copied().unwrap_or(0)
+    }
+
+    pub fn add(&mut self, other: &Resources) {
+        for (k, v) in &other.0 {
+            *self.0.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+
+    pub fn sub(&mut self, other: &Resources) {
+        for (k, v) in &other.0 {
+            *self.0.entry(k.clone()).or_insert(0) -= v;
+        }
+    }
+
+    fn max_with(&mut self, other: &Resources) {
+        for (k, v) in &other.0 {
+            let e = self.0.entry(k.clone()).or_insert(0);
+            *e = (*e).max(*v);
+        }
+    }
+}
+
+/// Parses a Kubernetes quantity; `milli` gives thousandths (for cpu). Rounds up.
+pub fn parse_quantity(q: &str, milli: bool) -> Option<i64> {
+    let q = q.trim();
+    let split = q
+        // An exponent (1e3) is part of the number, not a suffix.
+        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+        .unwrap_or(q.len());
+    let (num, suffix) = q.split_at(split);
+    let value: f64 = num.parse().ok()?;
+    let factor: f64 = match suffix {
+        "" => 1.0,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        _ => return None,
+    };
+    let v = value * factor * if milli { 1000.0 } else { 1.0 };
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    Some(v.ceil().min(i64::MAX as f64) as i64)
+}
+
+fn amounts(list: Option<&BTreeMap<String, Quantity>>) -> Resources {
+    let mut r = Resources::default();
+    for (k, v) in list.into_iter().flatten() {
+        if let Some(n) = parse_quantity(&v.0, k == "cpu") {
+            r.0.insert(k.clone(), n);
+        }
+    }
+    r
+}
+
+fn requests(res: Option<&ResourceRequirements>) -> Resources {
+    amounts(res.and_then(|r| r.requests.as_ref()))
+}
+
+/// What a pod asks of its node: max(sum of containers, each init container) + overhead,
+/// and one pod.
+pub fn pod_requests(pod: &Pod) -> Resources {
+    let mut total = Resources::default();
+    let Some(spec) = pod.spec.as_ref() else {
+        return total;
+    };
+    for c in &spec.containers {
+        total.add(&requests(c.resources.as_ref()));
+    }
+    for c in spec.init_containers.iter().flatten() {
+        total.max_with(&requests(c.resources.as_ref()));
+    }
+    total.add(&amounts(spec.overhead.as_ref()));
+    total.0.insert("pods".into(), 1);
+    total
+}
+
+/// The node's allocatable resources (its capacity when allocatable is not reported).
+pub fn allocatable(node: &Node) -> Resources {
+    let st = node.status.as_ref();
+    amounts(
+        st.and_then(|s| s.allocatable.as_ref())
+            .or_else(|| st.and_then(|s| s.capacity.as_ref())),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn quantities() {
+        assert_eq!(parse_quantity("100m", true), Some(100));
+        assert_eq!(parse_quantity("1.5", true), Some(1500));
+        assert_eq!(parse_quantity("2", true), Some(2000));
+        assert_eq!(parse_quantity("128Mi", false), Some(128 << 20));
+        assert_eq!(parse_quantity("1G", false), Some(1_000_000_000));
+        assert_eq!(parse_quantity("1e3", false), Some(1000));
+        assert_eq!(parse_quantity("x", false), None);
+        assert_eq!(parse_quantity("-1", false), None);
+    }
+
+    #[test]
+    fn init_containers_and_overhead() {
+        let pod: Pod = serde_json::from_value(json!({"spec": {
+            "containers": [
+                {"name": "a", "resources": {"requests": {"cpu": "100m", "memory": "1Mi"}}},
+                {"name": "b", "resources": {"requests": {"cpu": "200m"}}}],
+            "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "500m"}}}],
+            "overhead": {"cpu": "10m"}
+        }}))
+        .unwrap();
+        let r = pod_requests(&pod);
+        assert_eq!(r.get("cpu"), 510);
+        assert_eq!(r.get("memory"), 1 << 20);
+        assert_eq!(r.get("pods"), 1);
+    }
+}
