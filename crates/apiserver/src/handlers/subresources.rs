@@ -427,6 +427,10 @@ async fn spend_disruption(ctx: &Ctx, ns: &str, name: &str, pod: &str) -> Result<
                 new["status"]["disruptedPods"] = json!({});
             }
             new["status"]["disruptedPods"][pod] = json!(now);
+            // Compare-and-swap against what was just read (a concurrent change re-reads).
+            if let Some(m) = new["metadata"].as_object_mut() {
+                m.remove("resourceVersion");
+            }
             Ok(new)
         })
         .await?;
