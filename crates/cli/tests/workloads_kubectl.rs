@@ -301,26 +301,36 @@ fn deployment_story(c: &Ctx) {
         "{pic:?}"
     );
 
-    // Recreate: the old ReplicaSet goes to zero before the new one grows.
+    // Recreate: the old ReplicaSet goes to zero before the new one grows. A Deployment of
+    // its own, so its events are not folded into "(combined from similar events)" as
+    // upstream's recorder folds the eleventh similar event of one object within 10 min.
+    c.k(&[
+        "create",
+        "deployment",
+        "rec",
+        "--image=nginx",
+        "--replicas=3",
+    ]);
+    c.wait_rollout("rec");
     c.k(&[
         "patch",
-        "deploy/web",
+        "deploy/rec",
         "--type=merge",
         "-p",
         r#"{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null}}}"#,
     ]);
-    let before = c.rs_picture("web");
+    let before = c.rs_picture("rec");
     let active = before
         .iter()
         .find(|r| r.1 == "3")
         .map(|r| r.0.clone())
         .expect("active rs");
-    c.k(&["set", "image", "deploy/web", "nginx=nginx:1.27"]);
-    c.wait_rollout("web");
-    let pic = c.rs_picture("web");
+    c.k(&["set", "image", "deploy/rec", "nginx=nginx:1.27"]);
+    c.wait_rollout("rec");
+    let pic = c.rs_picture("rec");
     let newest = pic.last().expect("rs").0.clone();
     assert_ne!(newest, active);
-    let events = deployment_events(c, "web");
+    let events = deployment_events(c, "rec");
     let down = events
         .iter()
         .position(|e| {

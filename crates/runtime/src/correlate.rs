@@ -29,8 +29,12 @@ pub enum Decision {
     Drop,
     /// A new Event object.
     Create { name: String, message: String },
-    /// An existing Event gets this count.
-    Bump { name: String, count: i32 },
+    /// An existing Event gets this count and message (a combined event shows the latest).
+    Bump {
+        name: String,
+        count: i32,
+        message: String,
+    },
 }
 
 type Group = (String, &'static str, String);
@@ -96,6 +100,7 @@ impl Correlator {
                 Decision::Bump {
                     name: name.clone(),
                     count: *count,
+                    message,
                 }
             }
             None => {
@@ -123,7 +128,11 @@ mod tests {
         };
         assert_eq!(
             c.observe("u", "rs", "Normal", "R", "m", t(1)),
-            Decision::Bump { name, count: 2 }
+            Decision::Bump {
+                name,
+                count: 2,
+                message: "m".into()
+            }
         );
     }
 
@@ -161,7 +170,11 @@ mod tests {
                 "Created pod: p11",
                 t(0)
             ),
-            Decision::Bump { name, count: 2 }
+            Decision::Bump {
+                name,
+                count: 2,
+                message: "(combined from similar events): Created pod: p11".into()
+            }
         );
     }
 

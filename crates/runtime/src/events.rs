@@ -106,9 +106,13 @@ impl Recorder {
         let stamp = Time(now);
         match decision {
             Decision::Drop => {}
-            Decision::Bump { name, count } => {
+            Decision::Bump {
+                name,
+                count,
+                message,
+            } => {
                 tokio::spawn(async move {
-                    let patch = json!({"count": count, "lastTimestamp": stamp});
+                    let patch = json!({"count": count, "lastTimestamp": stamp, "message": message});
                     let _ = api
                         .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                         .await;
