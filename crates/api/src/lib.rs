@@ -10,6 +10,7 @@
 
 mod error;
 
+pub mod cron;
 pub mod fields;
 pub mod labels;
 pub mod resources;

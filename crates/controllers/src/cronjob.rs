@@ -6,7 +6,7 @@
 //! glue: watch handlers and the API calls that carry a plan out.
 
 pub mod reconcile;
-pub mod schedule;
+pub use skiff_api::cron as schedule;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 
-use super::cron;
 use super::meta;
 use super::names::NameRule;
 use super::pod::{self, nonnegative};
@@ -244,7 +243,7 @@ fn cron_job_spec(cj: &Value, errs: &mut Errs) {
     if schedule.is_empty() {
         errs.push(required("spec.schedule", ""));
     } else {
-        if let Err(e) = cron::parse_standard(schedule) {
+        if let Err(e) = skiff_api::cron::parse_standard(schedule, &jiff::tz::TimeZone::UTC) {
             errs.push(invalid("spec.schedule", Bad::str(schedule), &e));
         }
         if schedule.contains("TZ") {

@@ -5,7 +5,6 @@
 pub(crate) mod apps;
 pub(crate) mod batch;
 pub(crate) mod core_misc;
-pub(crate) mod cron;
 pub(crate) mod meta;
 pub(crate) mod names;
 pub(crate) mod other;
