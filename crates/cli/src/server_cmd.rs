@@ -14,7 +14,11 @@ use skiff_apiserver::auth::{Identity, TokenAuthenticator, BOOTSTRAP_GROUP, BOOTS
 use skiff_apiserver::cache::WatchCache;
 use skiff_apiserver::objects::SystemClock;
 use skiff_pki::{ClusterPki, ServerNames};
-use skiff_store::{EmbeddedStore, EtcdStore, Store};
+use skiff_store::{EmbeddedOptions, EmbeddedStore, EtcdStore, Store};
+
+/// How many changes the watch cache may leave unread on the embedded store's watch before
+/// it is cut off (and reloads).
+const CACHE_WATCH_QUEUE: usize = 1 << 20;
 
 use crate::store_cmd::store_dir;
 
@@ -163,8 +167,16 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<Started> {
     let store: Arc<dyn Store> = if args.etcd_endpoints.is_empty() {
         let dir = store_dir(&args.data_dir);
         Arc::new(
-            EmbeddedStore::open(&dir)
-                .with_context(|| format!("cannot open the store in {}", dir.display()))?,
+            EmbeddedStore::open_with(
+                &dir,
+                EmbeddedOptions {
+                    // The watch cache is the store's one watcher here; under a burst it may
+                    // fall behind for a moment, which must not cost a full reload.
+                    watch_queue: CACHE_WATCH_QUEUE,
+                    ..Default::default()
+                },
+            )
+            .with_context(|| format!("cannot open the store in {}", dir.display()))?,
         )
     } else {
         let s = EtcdStore::connect(&args.etcd_endpoints)

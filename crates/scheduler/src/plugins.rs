@@ -20,8 +20,10 @@ pub const UNSCHEDULABLE: &str = "node(s) were unschedulable";
 pub const AFFINITY: &str = "node(s) didn't match Pod's node affinity/selector";
 pub const PORTS: &str = "node(s) didn't have free ports for the requested pod ports";
 
-fn labels(node: &Node) -> BTreeMap<String, String> {
-    node.metadata.labels.clone().unwrap_or_default()
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+
+fn labels(node: &Node) -> &BTreeMap<String, String> {
+    node.metadata.labels.as_ref().unwrap_or(&NO_LABELS)
 }
 
 fn node_name(node: &Node) -> &str {
@@ -157,12 +159,12 @@ pub fn affinity_filter(pod: &Pod, node: &Node) -> Option<Reason> {
 /// NodeResourcesFit: every requested resource fits in what is left.
 pub fn fit_filter(requests: &Resources, info: &NodeInfo) -> Option<Reason> {
     let mut missing = Vec::new();
-    for (name, want) in &requests.0 {
-        if *want == 0 {
+    for (name, want) in requests.iter() {
+        if want == 0 {
             continue;
         }
         let free = info.allocatable.get(name) - info.requested.get(name);
-        if *want > free {
+        if want > free {
             missing.push(if name == "pods" {
                 "Too many pods".to_string()
             } else {
@@ -208,16 +210,16 @@ const MAX_SCORE: i64 = 100;
 /// non-zero defaults: 100m and 200Mi).
 pub fn least_allocated(requests: &Resources, info: &NodeInfo) -> i64 {
     let mut sum = 0;
-    for (name, default) in [("cpu", 100), ("memory", 200 << 20)] {
-        let alloc = info.allocatable.get(name);
+    let (a, r) = (&info.allocatable, &info.requested);
+    for (alloc, requested, want, default) in [
+        (a.cpu, r.cpu, requests.cpu, 100),
+        (a.memory, r.memory, requests.memory, 200 << 20),
+    ] {
         if alloc <= 0 {
             continue;
         }
-        let want = match requests.get(name) {
-            0 => default,
-            n => n,
-        };
-        let used = info.requested.get(name) + want;
+        let want = if want == 0 { default } else { want };
+        let used = requested + want;
         sum += ((alloc - used).max(0)) * MAX_SCORE / alloc;
     }
     sum / 2
@@ -225,14 +227,15 @@ pub fn least_allocated(requests: &Resources, info: &NodeInfo) -> i64 {
 
 /// BalancedAllocation: nodes whose cpu and memory fractions stay close score higher.
 pub fn balanced(requests: &Resources, info: &NodeInfo) -> i64 {
-    let frac = |name: &str| {
-        let alloc = info.allocatable.get(name) as f64;
-        if alloc <= 0.0 {
+    let frac = |alloc: i64, requested: i64, want: i64| {
+        if alloc <= 0 {
             return 1.0;
         }
-        ((info.requested.get(name) + requests.get(name)) as f64 / alloc).min(1.0)
+        ((requested + want) as f64 / alloc as f64).min(1.0)
     };
-    let (c, m) = (frac("cpu"), frac("memory"));
+    let (a, r) = (&info.allocatable, &info.requested);
+    let c = frac(a.cpu, r.cpu, requests.cpu);
+    let m = frac(a.memory, r.memory, requests.memory);
     let std = ((c - m) / 2.0).abs();
     ((1.0 - std) * MAX_SCORE as f64) as i64
 }

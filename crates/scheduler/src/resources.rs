@@ -8,32 +8,74 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Node, Pod, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-/// Amounts of resources: `cpu` in millicores, the rest in units (bytes, pods, ...).
+/// Amounts of resources: `cpu` in millicores, the rest in units (bytes, pods, ...). The
+/// common ones have fields of their own (the scheduler reads them for every node it
+/// looks at); extended resources sit in a map.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Resources(pub BTreeMap<String, i64>);
+pub struct Resources {
+    pub cpu: i64,
+    pub memory: i64,
+    pub pods: i64,
+    pub ephemeral_storage: i64,
+    pub other: BTreeMap<String, i64>,
+}
 
 impl Resources {
     pub fn get(&self, name: &str) -> i64 {
-        self.0.get(name).copied().unwrap_or(0)
+        match name {
+            "cpu" => self.cpu,
+            "memory" => self.memory,
+            "pods" => self.pods,
+            "ephemeral-storage" => self.ephemeral_storage,
+            _ => self.other.get(name).copied().unwrap_or(0),
+        }
+    }
+
+    pub fn set(&mut self, name: &str, v: i64) {
+        match name {
+            "cpu" => self.cpu = v,
+            "memory" => self.memory = v,
+            "pods" => self.pods = v,
+            "ephemeral-storage" => self.ephemeral_storage = v,
+            _ => {
+                self.other.insert(name.to_string(), v);
+            }
+        }
+    }
+
+    /// Every (name, amount) that is set, the common ones first.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, i64)> {
+        [
+            ("cpu", self.cpu),
+            ("memory", self.memory),
+            ("pods", self.pods),
+            ("ephemeral-storage", self.ephemeral_storage),
+        ]
+        .into_iter()
+        .chain(self.other.iter().map(|(k, v)| (k.as_str(), *v)))
+    }
+
+    fn combine(&mut self, other: &Resources, f: impl Fn(i64, i64) -> i64) {
+        self.cpu = f(self.cpu, other.cpu);
+        self.memory = f(self.memory, other.memory);
+        self.pods = f(self.pods, other.pods);
+        self.ephemeral_storage = f(self.ephemeral_storage, other.ephemeral_storage);
+        for (k, v) in &other.other {
+            let e = self.other.entry(k.clone()).or_insert(0);
+            *e = f(*e, *v);
+        }
     }
 
     pub fn add(&mut self, other: &Resources) {
-        for (k, v) in &other.0 {
-            *self.0.entry(k.clone()).or_insert(0) += v;
-        }
+        self.combine(other, |a, b| a + b);
     }
 
     pub fn sub(&mut self, other: &Resources) {
-        for (k, v) in &other.0 {
-            *self.0.entry(k.clone()).or_insert(0) -= v;
-        }
+        self.combine(other, |a, b| a - b);
     }
 
     fn max_with(&mut self, other: &Resources) {
-        for (k, v) in &other.0 {
-            let e = self.0.entry(k.clone()).or_insert(0);
-            *e = (*e).max(*v);
-        }
+        self.combine(other, i64::max);
     }
 }
 
@@ -74,7 +116,7 @@ fn amounts(list: Option<&BTreeMap<String, Quantity>>) -> Resources {
     let mut r = Resources::default();
     for (k, v) in list.into_iter().flatten() {
         if let Some(n) = parse_quantity(&v.0, k == "cpu") {
-            r.0.insert(k.clone(), n);
+            r.set(k, n);
         }
     }
     r
@@ -98,7 +140,7 @@ pub fn pod_requests(pod: &Pod) -> Resources {
         total.max_with(&requests(c.resources.as_ref()));
     }
     total.add(&amounts(spec.overhead.as_ref()));
-    total.0.insert("pods".into(), 1);
+    total.pods = 1;
     total
 }
 
