@@ -13,6 +13,7 @@ mod error;
 pub mod cron;
 pub mod fields;
 pub mod labels;
+pub mod quantity;
 pub mod resources;
 
 pub use error::{Error, Result};

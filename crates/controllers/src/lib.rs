@@ -17,6 +17,7 @@ pub mod job;
 pub mod manager;
 pub mod nodeipam;
 pub mod nodelifecycle;
+pub mod persistentvolume;
 pub mod podcontrol;
 pub mod podgc;
 pub mod replicaset;

@@ -31,6 +31,9 @@ const CONTROLLERS: &[(&str, Start)] = &[
     ("disruption", |c| crate::disruption::run(c).boxed()),
     ("endpointslice", |c| crate::endpointslice::run(c).boxed()),
     ("podgc", |c| crate::podgc::run(c).boxed()),
+    ("persistentvolume-binder", |c| {
+        crate::persistentvolume::run(c).boxed()
+    }),
     ("daemonset", |c| crate::daemonset::run(c).boxed()),
     ("statefulset", |c| crate::statefulset::run(c).boxed()),
     ("garbagecollector", |c| {

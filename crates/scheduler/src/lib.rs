@@ -5,6 +5,7 @@
 //! - [`plugins`]: the filter and score plugins (pure);
 //! - [`nodeinfo`]: the cluster as the scheduler counts it, incl. assumed placements;
 //! - [`schedule`]: one scheduling cycle (pure);
+//! - [`volumes`]: what the pod's PersistentVolumeClaims require (pure);
 //! - this file: the glue: a queue fed by the shared informers, one scheduling loop,
 //!   bindings in flight concurrently, `Scheduled` / `FailedScheduling` events and the
 //!   `PodScheduled` condition.
@@ -13,13 +14,15 @@ pub mod nodeinfo;
 pub mod plugins;
 pub mod resources;
 pub mod schedule;
+pub mod volumes;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::Client;
 use parking_lot::Mutex;
@@ -69,6 +72,9 @@ pub fn wants_scheduling(pod: &Pod, scheduler_name: &str) -> bool {
 struct Scheduler {
     client: Client,
     pods: Arc<Informer<Pod>>,
+    claims: Arc<Informer<PersistentVolumeClaim>>,
+    volumes: Arc<Informer<PersistentVolume>>,
+    classes: Arc<Informer<StorageClass>>,
     cache: Mutex<Cache>,
     queue: WorkQueue<ObjectKey>,
     unschedulable: Mutex<HashSet<ObjectKey>>,
@@ -83,12 +89,17 @@ pub async fn run(client: Client, informers: Arc<Informers>, config: SchedulerCon
     let nodes = informers.get::<Node>();
     let mut pod_changes = pods.subscribe();
     let mut node_changes = nodes.subscribe();
+    let claims = informers.get::<PersistentVolumeClaim>();
+    let mut claim_changes = claims.subscribe();
     pods.synced().await;
     nodes.synced().await;
     let s = Arc::new(Scheduler {
         events: Recorder::new(client.clone(), "default-scheduler"),
         client,
         pods: pods.clone(),
+        claims: claims.clone(),
+        volumes: informers.get::<PersistentVolume>(),
+        classes: informers.get::<StorageClass>(),
         cache: Mutex::new(Cache::default()),
         queue: WorkQueue::with_backoff(Duration::from_secs(1), Duration::from_secs(10)),
         unschedulable: Mutex::new(HashSet::new()),
@@ -120,6 +131,11 @@ pub async fn run(client: Client, informers: Arc<Informers>, config: SchedulerCon
                     Some(c) => watcher.on_node(c, &nodes),
                     None => return,
                 },
+                c = claim_changes.recv() => match c {
+                    // A claim appeared or was bound: pods waiting for it may fit now.
+                    Some(_) => watcher.retry_unschedulable(),
+                    None => return,
+                },
                 _ = flush.tick() => watcher.retry_unschedulable(),
             }
         }
@@ -138,6 +154,19 @@ impl Scheduler {
         if wants_scheduling(pod, &self.config.scheduler_name) {
             self.queue.add(ObjectKey::of(&pod.metadata));
         }
+    }
+
+    /// The StorageClass annotated as the default, if any.
+    fn default_class(&self) -> Option<String> {
+        self.classes.list().into_iter().find_map(|c| {
+            let default = c
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
+                .is_some_and(|v| v == "true");
+            default.then(|| c.metadata.name.clone()).flatten()
+        })
     }
 
     fn retry_unschedulable(&self) {
@@ -206,15 +235,42 @@ impl Scheduler {
             return Ok(None);
         }
         let start = self.start.fetch_add(1, Ordering::Relaxed);
-        let outcome = {
-            let cache = self.cache.lock();
-            let outcome = schedule::schedule(&cache, &pod, start, rand::random());
-            drop(cache);
-            outcome
+        let needs = volumes::needs(
+            &pod,
+            |ns, n| self.claims.get_named(ns, n).map(|c| (*c).clone()),
+            |n| self.volumes.get_named("", n).map(|v| (*v).clone()),
+            |n| self.classes.get_named("", n).map(|c| (*c).clone()),
+            self.default_class(),
+        );
+        let outcome = match needs.blocked {
+            Some(why) => Outcome::Unschedulable(format!(
+                "0/{} nodes are available: {why}.",
+                self.cache.lock().nodes().len()
+            )),
+            None => {
+                let cache = self.cache.lock();
+                schedule::schedule_with_volumes(
+                    &cache,
+                    &pod,
+                    &needs.node_terms,
+                    start,
+                    rand::random(),
+                )
+            }
         };
         match outcome {
             Outcome::Bind(node) => {
                 self.cache.lock().place(&pod, &node);
+                for (ns, claim) in &needs.select_node {
+                    let api: Api<PersistentVolumeClaim> = Api::namespaced(self.client.clone(), ns);
+                    let patch = json!({"metadata": {"annotations": {"volume.kubernetes.io/selected-node": node}}});
+                    if let Err(e) = api
+                        .patch(claim, &PatchParams::default(), &Patch::Merge(&patch))
+                        .await
+                    {
+                        tracing::debug!(claim, error = %e, "selecting the node of a claim failed");
+                    }
+                }
                 let s = self.clone();
                 tokio::spawn(async move { s.bind(pod, node).await });
                 Ok(None)

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{NodeSelectorTerm, Pod};
 
 use crate::nodeinfo::Cache;
 use crate::plugins;
@@ -21,6 +21,9 @@ pub fn feasible_to_find(total: usize) -> usize {
     (total * pct / 100).max(MIN)
 }
 
+/// Upstream's VolumeBinding reason for a node the pod's volumes cannot be used on.
+pub const VOLUME_CONFLICT: &str = "node(s) had volume node affinity conflict";
+
 /// The outcome of a cycle.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -31,6 +34,19 @@ pub enum Outcome {
 /// Schedules `pod`, starting the node walk at `start` (rotated by the caller); `tiebreak`
 /// picks among equally scored nodes.
 pub fn schedule(cache: &Cache, pod: &Pod, start: usize, tiebreak: u64) -> Outcome {
+    schedule_with_volumes(cache, pod, &[], start, tiebreak)
+}
+
+/// [`schedule`], where the pod's bound volumes can only be used on nodes matching every
+/// one of `volume_terms` (each a PersistentVolume's required node affinity: any of its
+/// terms).
+pub fn schedule_with_volumes(
+    cache: &Cache,
+    pod: &Pod,
+    volume_terms: &[Vec<NodeSelectorTerm>],
+    start: usize,
+    tiebreak: u64,
+) -> Outcome {
     let names = cache.nodes();
     let total = names.len();
     if total == 0 {
@@ -45,7 +61,15 @@ pub fn schedule(cache: &Cache, pod: &Pod, start: usize, tiebreak: u64) -> Outcom
         let Some(info) = cache.node(name) else {
             continue;
         };
-        match plugins::filter(pod, &requests, info) {
+        let volumes_ok = volume_terms
+            .iter()
+            .all(|terms| terms.iter().any(|t| plugins::term_matches(t, &info.node)));
+        let verdict = if volumes_ok {
+            plugins::filter(pod, &requests, info)
+        } else {
+            Some(VOLUME_CONFLICT.to_string())
+        };
+        match verdict {
             None => {
                 feasible.push((name, info));
                 if feasible.len() >= want {

@@ -405,6 +405,16 @@ pub(crate) fn pvc_update(new: &Value, old: &Value, errs: &mut Errs) {
             om.insert("volumeName".into(), vn.clone());
         }
     }
+    // A claim without a class may be given one (upstream's retroactive default
+    // StorageClass assignment).
+    if o.get("storageClassName").is_none_or(Value::is_null) {
+        if let (Some(om), Some(sc)) = (
+            o.as_object_mut(),
+            new.get("spec").and_then(|s| s.get("storageClassName")),
+        ) {
+            om.insert("storageClassName".into(), sc.clone());
+        }
+    }
     if v::s(new, &["status", "phase"]) == "Bound" {
         if let Some(req) =
             v::ensure_path(&mut n, &["resources", "requests"]).and_then(Value::as_object_mut)
