@@ -13,6 +13,7 @@ pub mod endpoints;
 pub mod endpointslice;
 pub mod garbagecollector;
 pub mod history;
+pub mod hpa;
 pub mod job;
 pub mod manager;
 pub mod nodeipam;

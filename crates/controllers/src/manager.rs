@@ -31,6 +31,7 @@ const CONTROLLERS: &[(&str, Start)] = &[
     ("disruption", |c| crate::disruption::run(c).boxed()),
     ("endpointslice", |c| crate::endpointslice::run(c).boxed()),
     ("podgc", |c| crate::podgc::run(c).boxed()),
+    ("horizontalpodautoscaling", |c| crate::hpa::run(c).boxed()),
     ("persistentvolume-binder", |c| {
         crate::persistentvolume::run(c).boxed()
     }),
