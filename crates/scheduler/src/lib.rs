@@ -3,6 +3,7 @@
 //!
 //! - [`resources`]: quantities, pod requests, node allocatable;
 //! - [`plugins`]: the filter and score plugins (pure);
+//! - [`interpod`]: InterPodAffinity and PodTopologySpread (pure);
 //! - [`nodeinfo`]: the cluster as the scheduler counts it, incl. assumed placements;
 //! - [`schedule`]: one scheduling cycle (pure);
 //! - [`volumes`]: what the pod's PersistentVolumeClaims require (pure);
@@ -10,6 +11,7 @@
 //!   bindings in flight concurrently, `Scheduled` / `FailedScheduling` events and the
 //!   `PodScheduled` condition.
 
+pub mod interpod;
 pub mod nodeinfo;
 pub mod plugins;
 pub mod resources;

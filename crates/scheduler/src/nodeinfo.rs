@@ -3,10 +3,12 @@
 //! and from the scheduler's own placements ("assumed" pods, counted before their binding
 //! comes back through the watch).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm};
+
+use crate::interpod;
 
 use crate::plugins::host_ports;
 use crate::resources::{allocatable, pod_requests, Resources};
@@ -23,6 +25,9 @@ struct Placed {
     node: String,
     requests: Resources,
     ports: Vec<(String, i32)>,
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    anti: Vec<PodAffinityTerm>,
 }
 
 /// Every node's [`NodeInfo`] and where each pod (by uid) is placed.
@@ -32,6 +37,8 @@ pub struct Cache {
     /// Node names in a stable order, for sampling from a rotating start.
     order: Vec<String>,
     placed: HashMap<String, Placed>,
+    /// How many placed pods have required anti-affinity.
+    with_anti: usize,
 }
 
 fn finished(pod: &Pod) -> bool {
@@ -48,6 +55,25 @@ impl Cache {
 
     pub fn node(&self, name: &str) -> Option<&NodeInfo> {
         self.nodes.get(name)
+    }
+
+    /// How many placed pods carry required anti-affinity.
+    pub fn with_anti_affinity(&self) -> usize {
+        self.with_anti
+    }
+
+    /// Every placed pod on a known node, for the inter-pod plugins.
+    pub fn placed_pods(&self) -> impl Iterator<Item = interpod::Placed<'_>> + Clone {
+        self.placed.values().filter_map(|p| {
+            let node = self.nodes.get(&p.node)?;
+            static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+            Some(interpod::Placed {
+                namespace: &p.namespace,
+                labels: &p.labels,
+                node_labels: node.node.metadata.labels.as_ref().unwrap_or(&EMPTY),
+                anti: &p.anti,
+            })
+        })
     }
 
     pub fn is_placed(&self, uid: &str) -> bool {
@@ -98,7 +124,13 @@ impl Cache {
             node: node.to_string(),
             requests: pod_requests(pod),
             ports: host_ports(pod).collect(),
+            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+            labels: pod.metadata.labels.clone().unwrap_or_default(),
+            anti: interpod::anti_terms(pod),
         };
+        if !placed.anti.is_empty() {
+            self.with_anti += 1;
+        }
         if let Some(info) = self.nodes.get_mut(node) {
             info.requested.add(&placed.requests);
             info.ports.extend(placed.ports.iter().cloned());
@@ -111,6 +143,9 @@ impl Cache {
         let Some(p) = self.placed.remove(uid) else {
             return;
         };
+        if !p.anti.is_empty() {
+            self.with_anti -= 1;
+        }
         if let Some(info) = self.nodes.get_mut(&p.node) {
             info.requested.sub(&p.requests);
             for port in &p.ports {

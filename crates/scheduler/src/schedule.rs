@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{NodeSelectorTerm, Pod};
 
+use crate::interpod::InterPod;
 use crate::nodeinfo::Cache;
 use crate::plugins;
 
@@ -54,6 +55,13 @@ pub fn schedule_with_volumes(
     }
     let requests = plugins::requests_of(pod);
     let want = feasible_to_find(total);
+    let interpod = InterPod::needed(pod, cache.with_anti_affinity()).then(|| {
+        let nodes: Vec<&k8s_openapi::api::core::v1::Node> = names
+            .iter()
+            .filter_map(|n| cache.node(n).map(|i| i.node.as_ref()))
+            .collect();
+        InterPod::prepare(pod, cache.placed_pods(), &nodes)
+    });
     let mut feasible = Vec::new();
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..total {
@@ -65,7 +73,12 @@ pub fn schedule_with_volumes(
             .iter()
             .all(|terms| terms.iter().any(|t| plugins::term_matches(t, &info.node)));
         let verdict = if volumes_ok {
-            plugins::filter(pod, &requests, info)
+            plugins::filter(pod, &requests, info).or_else(|| {
+                interpod
+                    .as_ref()
+                    .and_then(|i| i.filter(&info.node))
+                    .map(str::to_string)
+            })
         } else {
             Some(VOLUME_CONFLICT.to_string())
         };
@@ -190,6 +203,53 @@ mod tests {
         c.place(&busy, "a");
         let p2 = pod(json!({"tolerations": [{"key": "k", "operator": "Exists"}]}));
         assert_eq!(schedule(&c, &p2, 0, 0), Outcome::Bind("t".into()));
+    }
+
+    #[test]
+    fn anti_affinity_and_topology_spread() {
+        let mut c = Cache::default();
+        for n in ["a", "b", "c"] {
+            c.set_node(node(n, "4", json!({})));
+        }
+        let mut web = pod(
+            json!({"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}]}}}),
+        );
+        web.metadata.labels = Some([("app".to_string(), "web".to_string())].into());
+        let mut placed = Vec::new();
+        for i in 0..3 {
+            let Outcome::Bind(got) = schedule(&c, &web, i, 0) else {
+                panic!("replica {i} fits")
+            };
+            assert!(
+                !placed.contains(&got),
+                "one per node: {placed:?} then {got}"
+            );
+            let mut p = web.clone();
+            p.metadata.uid = Some(format!("w{i}"));
+            c.place(&p, &got);
+            placed.push(got);
+        }
+        assert_eq!(
+            schedule(&c, &web, 0, 0),
+            Outcome::Unschedulable(
+                "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.".into()
+            )
+        );
+
+        let mut c = Cache::default();
+        for n in ["a", "b"] {
+            c.set_node(node(n, "4", json!({})));
+        }
+        let mut spread = pod(
+            json!({"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "s"}}}]}),
+        );
+        spread.metadata.labels = Some([("app".to_string(), "s".to_string())].into());
+        let mut on_a = spread.clone();
+        on_a.metadata.uid = Some("s0".into());
+        c.place(&on_a, "a");
+        assert_eq!(schedule(&c, &spread, 0, 0), Outcome::Bind("b".into()));
     }
 
     #[test]
